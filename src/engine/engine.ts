@@ -63,6 +63,18 @@ export interface EngineOptions {
 
 export const SYNC_STATE = {MASTER: 0x1, BACKUP: 0x2} as const;
 
+/** A sync daemon's configuration (ipvs_sync_daemon_cfg), as --start-daemon records it. */
+export interface SyncDaemonConfig {
+  role: 'master' | 'backup';
+  mcastIfn: string;
+  syncId: number;
+  /** Message size limit (UDP payload); 0 = the kernel's default for the role. */
+  syncMaxLen: number;
+  mcastGroup: string;
+  mcastPort: number;
+  mcastTtl: number;
+}
+
 export interface ConnInfo {
   id: number;
   af: Af;
@@ -116,6 +128,8 @@ export class Engine {
 
   /** Sync daemon roles running (SYNC_STATE bits); set by the sync layer. */
   syncState = 0;
+  /** Running sync daemons by role (start_sync_thread / stop_sync_thread). */
+  readonly syncDaemons: {master?: SyncDaemonConfig; backup?: SyncDaemonConfig} = {};
   /** Called for every packet-driven sync decision point (ip_vs_sync_conn), when master runs. */
   syncHook: ((conn: number, pkts: number) => void) | null = null;
 
@@ -627,6 +641,41 @@ export class Engine {
     const list = this.rsTable.get(this.rsKey(af, addr, port));
     if (!list) return false;
     return list.some((d) => d.svc.key.kind === 'fwmark' || PROTO_NUM[d.svc.key.proto] === proto);
+  }
+
+  /** start_sync_thread: EEXIST if the role runs; mixed-family tunnel dests forbid it (EINVAL). */
+  startDaemon(cfg: Partial<SyncDaemonConfig> & {role: 'master' | 'backup'}): SyncDaemonConfig {
+    if (this.syncDaemons[cfg.role]) throw new IpvsError('EEXIST', `sync daemon ${cfg.role} is already running`);
+    const syncId = cfg.syncId ?? 0;
+    if (!Number.isInteger(syncId) || syncId < 0 || syncId > 255) {
+      throw new IpvsError('EINVAL', `syncid must be 0..255, got ${syncId}`);
+    }
+    for (const svc of this.services) {
+      if (svc.dests.some((d) => d.af !== svc.key.af)) {
+        throw new IpvsError('EINVAL', 'cannot start a sync daemon while real servers of another address family exist');
+      }
+    }
+    const full: SyncDaemonConfig = {
+      role: cfg.role,
+      mcastIfn: cfg.mcastIfn ?? 'eth0',
+      syncId,
+      syncMaxLen: cfg.syncMaxLen ?? 0,
+      mcastGroup: cfg.mcastGroup ?? '224.0.0.81',
+      mcastPort: cfg.mcastPort ?? 8848,
+      mcastTtl: cfg.mcastTtl ?? 1,
+    };
+    this.syncDaemons[cfg.role] = full;
+    this.syncState |= cfg.role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP;
+    this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${cfg.role} started (syncid ${syncId}, ${full.mcastIfn})`);
+    return full;
+  }
+
+  /** stop_sync_thread: ESRCH if the role does not run. */
+  stopDaemon(role: 'master' | 'backup'): void {
+    if (!this.syncDaemons[role]) throw new IpvsError('ESRCH', `sync daemon ${role} is not running`);
+    delete this.syncDaemons[role];
+    this.syncState &= ~(role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP);
+    this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${role} stopped`);
   }
 
   /** ipvsadm --set tcp tcpfin udp (seconds; 0 keeps a value). All-or-nothing validation. */

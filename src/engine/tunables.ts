@@ -530,7 +530,7 @@ interface Failure {
   reason: string;
 }
 
-const NOT_AN_INTEGER = 'not an integer (decimal, 0x hex or 0-octal, nothing else on the line)';
+const NOT_AN_INTEGER = 'not an integer (decimal, 0x hex or 0-prefixed octal, then a space, tab or newline)';
 const NO_NUMBER = 'no number given';
 
 const encoder = new TextEncoder();
@@ -959,7 +959,6 @@ export class Tunables {
         const err = doIntVec(text, tmp, convInt);
         if (err !== null) return einval(err);
         const val = tmp[0] ?? cur;
-        if (val === cur) return {ok: true, changed: false};
         if (val < 0 || val > 3) return einval('must be 0..3');
         return {ok: true, changed: this.store(d.name, val)};
       }

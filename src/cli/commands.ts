@@ -1,0 +1,7 @@
+// Subcommands of the `lvsdeck` binary, loaded lazily so each pays only for what it imports
+// (Ink alone costs ~0.5 s to load). Each module exports `run(args): Promise<number>` (exit code).
+export type CommandModule = {run(args: string[]): Promise<number>; usage: string};
+
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  demo: () => import('./demo-cmd.js'),
+};

@@ -92,7 +92,8 @@ describe('connection table (property)', () => {
           const f = fired.get(id);
           expect(f).toBeDefined();
           expect(f!.at).toBeGreaterThanOrEqual(ttls[k]!); // never early
-          expect(f!.prev).toBeLessThan(ttls[k]!); // and at the first tick that reaches it
+          // and at the first tick that reaches it (an entry due at creation fires on the first tick)
+          expect(f!.prev < ttls[k]! || f!.prev === 0).toBe(true);
         });
       }), {numRuns: 200});
   });

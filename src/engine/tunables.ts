@@ -959,6 +959,7 @@ export class Tunables {
         const err = doIntVec(text, tmp, convInt);
         if (err !== null) return einval(err);
         const val = tmp[0] ?? cur;
+        if (val === cur) return {ok: true, changed: false};
         if (val < 0 || val > 3) return einval('must be 0..3');
         return {ok: true, changed: this.store(d.name, val)};
       }

@@ -241,7 +241,7 @@ const DEFS: TunableDef[] = [
     name: 'est_cpulist',
     kind: 'cpulist',
     handler: 'ipvs_proc_est_cpulist',
-    defaultText: '0-1',
+    defaultText: '0-1', // all CPUs of the default two-CPU host; an instance uses its own cpuCount
     allowed: "CPU list: N, N-M, N-M:used/group, 'all', 'N' = last CPU; empty stops estimation",
     rule:
       'Parsed like cpulist_parse(): comma or space separated items, each start not above its end, and a CPU beyond the host gives ERANGE.',
@@ -419,7 +419,7 @@ const DEFS: TunableDef[] = [
     'Expiry drift in seconds needed before a synced entry is resent',
     'In seconds, kept in milliseconds by the engine. When above 0, an entry that was already synced is ' +
       'not sent again while its expected expiry has moved by less than min(this period, max(timeout/2, ' +
-      '10 s)), apart from up to sync_retries extra copies spaced by a period/8. With the period of ' +
+      '10 s)), apart from up to sync_retries extra copies sent at least period/8 apart. With the period of ' +
       'sync_threshold at 0 it becomes the only resend control, with no packet-count filter. The ' +
       'handler lets negative values through; what the sync code then does with them is unverified.',
   ),

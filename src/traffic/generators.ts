@@ -1,0 +1,366 @@
+// Traffic generators on virtual time, all seeded: normal clients, SYN flood, connection flood,
+// ACK/RST floods, UDP flood and a port-reuse storm. Each generator is a small event source; the
+// mixer merges them in time order and feeds the engine packet by packet.
+import {type Addr, type Af, parseAddrPort, parseCidr} from '../engine/addr.js';
+import {CONN_F, TCP_FLAG} from '../engine/constants.js';
+import type {Engine} from '../engine/engine.js';
+import {emptyPacket, setTcp, setUdp} from '../engine/packet.js';
+import {type Rng, seededRng} from '../engine/rng.js';
+import type {Packet, Verdict} from '../engine/types.js';
+import {TimeHeap} from './heap.js';
+
+export const GENERATOR_KINDS = ['clients', 'synflood', 'connflood', 'ackflood', 'rstflood', 'udpflood', 'portreuse'] as const;
+export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
+
+export interface GeneratorSpec {
+  kind: GeneratorKind;
+  /** Target VIP:PORT. */
+  to: string;
+  /** Arrivals per second (sessions, or packets for the floods). */
+  rate: number;
+  /** Source block (CIDR); defaults differ per kind (clients 192.0.2.0/24, floods 198.18.0.0/15). */
+  from?: string;
+  /** clients/portreuse: request and response sizes in bytes. */
+  request?: number;
+  response?: number;
+  /** clients: seconds a session stays open after the response before closing. */
+  hold?: number;
+  /** clients: who closes first; 'hold' keeps the connection open until it times out. */
+  close?: 'client' | 'server' | 'hold';
+  /** Round-trip time in ms between client and real server (default 20). */
+  rttMs?: number;
+  /** portreuse: distinct clients and ports each reuses; reconnect delay in seconds. */
+  clients?: number;
+  ports?: number;
+  reuseAfter?: number;
+  /** udpflood/ackflood...: packet length in bytes. */
+  len?: number;
+  /** Cap on sessions in flight (protects the process's own memory). */
+  maxPending?: number;
+  /** clients: transport of the sessions (default tcp); a UDP session is one request and its reply. */
+  proto?: 'tcp' | 'udp';
+  /** Poisson arrivals (default) or evenly spaced. */
+  arrivals?: 'poisson' | 'uniform';
+}
+
+export interface GeneratorStats {
+  sessions: number;
+  packetsIn: number;
+  packetsOut: number;
+  forwarded: number;
+  dropped: number;
+  accepted: number;
+  /** Arrivals skipped because maxPending sessions were in flight. */
+  capped: number;
+}
+
+interface Session {
+  step: number;
+  af: Af;
+  client: Addr;
+  cport: number;
+  /** Reply source once scheduled (NAT real server), or null if replies bypass the director. */
+  rs: Addr | null;
+  rsPort: number;
+  synTries: number;
+  responseSegs: number;
+}
+
+const DEFAULT_FROM: Record<GeneratorKind, string> = {
+  clients: '192.0.2.0/24', portreuse: '192.0.2.0/24', synflood: '198.18.0.0/15', connflood: '198.18.0.0/15',
+  ackflood: '198.18.0.0/15', rstflood: '198.18.0.0/15', udpflood: '198.18.0.0/15',
+};
+
+export class GeneratorError extends Error {}
+
+/** Validate a spec; throws GeneratorError with a specific message. */
+export function checkSpec(spec: GeneratorSpec): void {
+  if (!GENERATOR_KINDS.includes(spec.kind)) {
+    throw new GeneratorError(`unknown traffic kind '${spec.kind}' (${GENERATOR_KINDS.join(', ')})`);
+  }
+  if (!parseAddrPort(spec.to)) throw new GeneratorError(`bad target '${spec.to}' (want VIP:PORT)`);
+  if (!(spec.rate >= 0) || !Number.isFinite(spec.rate)) throw new GeneratorError(`bad rate ${spec.rate}`);
+  if (spec.proto !== undefined && spec.proto !== 'tcp' && spec.proto !== 'udp') {
+    throw new GeneratorError(`bad proto '${spec.proto}' (tcp or udp)`);
+  }
+  if (spec.from !== undefined && !parseCidr(spec.from)) throw new GeneratorError(`bad source block '${spec.from}'`);
+  for (const k of ['request', 'response', 'hold', 'rttMs', 'clients', 'ports', 'reuseAfter', 'len', 'maxPending'] as const) {
+    const v = spec[k];
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new GeneratorError(`bad ${k} ${v}`);
+  }
+}
+
+const MSS = 1460;
+const MAX_RESPONSE_SEGS = 64;
+/** SYN retransmissions of a Linux client: 1 s, then 2 s later. */
+const SYN_RETRY_MS = [1000, 2000];
+
+export class Generator {
+  readonly stats: GeneratorStats = {sessions: 0, packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, accepted: 0, capped: 0};
+  running = true;
+  private readonly rng: Rng;
+  private readonly pkt: Packet = emptyPacket();
+  private readonly af: Af;
+  private readonly vip: Addr;
+  private readonly vport: number;
+  private readonly srcBase: Addr;
+  private readonly srcSize: number;
+  private nextArrival: number;
+  private readonly pending = new TimeHeap<Session>();
+  private reuseCursor = 0;
+  private readonly rtt: number;
+
+  constructor(readonly id: string, readonly spec: GeneratorSpec, seed: number, startAt: number,
+    private readonly failed: ReadonlySet<string>) {
+    checkSpec(spec);
+    this.rng = seededRng(seed);
+    const to = parseAddrPort(spec.to)!;
+    this.af = to.af;
+    this.vip = to.addr;
+    this.vport = to.port;
+    const cidr = parseCidr(spec.from ?? DEFAULT_FROM[spec.kind])!;
+    if (cidr.af !== this.af) throw new GeneratorError(`source block ${spec.from} and target ${spec.to} differ in family`);
+    this.srcBase = cidr.base;
+    this.srcSize = cidr.af === 4 ? 2 ** (32 - cidr.prefix) : 2 ** Math.min(32, 128 - cidr.prefix);
+    this.rtt = spec.rttMs ?? 20;
+    this.nextArrival = startAt + this.interArrival();
+  }
+
+  get rate(): number {
+    return this.spec.rate;
+  }
+
+  setRate(rate: number, now: number): void {
+    if (!(rate >= 0) || !Number.isFinite(rate)) throw new GeneratorError(`bad rate ${rate}`);
+    this.spec.rate = rate;
+    this.nextArrival = now + this.interArrival();
+  }
+
+  start(now: number): void {
+    this.running = true;
+    this.nextArrival = now + this.interArrival();
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Time of this generator's next event (Infinity if none). */
+  nextTime(): number {
+    const a = this.running && this.spec.rate > 0 ? this.nextArrival : Infinity;
+    return Math.min(a, this.pending.peekTime());
+  }
+
+  /** Emit the next event: an arrival or a pending session step. The engine is already at `now`. */
+  fire(e: Engine, now: number): void {
+    if (this.pending.peekTime() <= now && !(this.running && this.nextArrival < this.pending.peekTime())) {
+      const s = this.pending.pop()!;
+      if (this.spec.proto === 'udp' && this.spec.kind === 'clients') this.udpExchange(e, now, s);
+      else this.sessionStep(e, now, s);
+      return;
+    }
+    this.nextArrival = now + this.interArrival();
+    this.arrival(e, now);
+  }
+
+  private interArrival(): number {
+    const rate = this.spec.rate;
+    if (rate <= 0) return Infinity;
+    if (this.spec.arrivals === 'uniform') return 1000 / rate;
+    return (-Math.log(1 - this.rng.float()) * 1000) / rate;
+  }
+
+  private randomSource(): Addr {
+    const off = this.srcSize <= 1 ? 0 : this.rng.u32() % this.srcSize;
+    if (this.af === 4) return ((this.srcBase as number) + off) >>> 0;
+    const base = this.srcBase as string;
+    const head = base.endsWith('::') ? base : `${base}:`;
+    return `${head}${(off >>> 16).toString(16)}:${(off & 0xffff).toString(16)}`.replace(':::', '::');
+  }
+
+  private randomPort(): number {
+    return 1024 + (this.rng.u32() % 64512);
+  }
+
+  private count(v: Verdict): Verdict {
+    if (v.action === 'drop') this.stats.dropped++;
+    else if (v.action === 'accept') this.stats.accepted++;
+    else this.stats.forwarded++;
+    return v;
+  }
+
+  private sendIn(e: Engine, src: Addr, sport: number, flags: number, len: number): Verdict {
+    this.stats.packetsIn++;
+    return this.count(e.inbound(setTcp(this.pkt, this.af, src, sport, this.vip, this.vport, flags, len)));
+  }
+
+  private sendOut(e: Engine, s: Session, flags: number, len: number): void {
+    if (s.rs === null || this.failed.has(`${s.rs}|${s.rsPort}`)) return;
+    this.stats.packetsOut++;
+    e.outbound(setTcp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, flags, len));
+  }
+
+  private schedule(at: number, s: Session): void {
+    this.pending.push(at, s);
+  }
+
+  private newSession(client: Addr, cport: number): Session | null {
+    if (this.pending.size >= (this.spec.maxPending ?? 200_000)) {
+      this.stats.capped++;
+      return null;
+    }
+    this.stats.sessions++;
+    return {step: 0, af: this.af, client, cport, rs: null, rsPort: 0, synTries: 0, responseSegs: 0};
+  }
+
+  private arrival(e: Engine, now: number): void {
+    const hdr = this.af === 4 ? 40 : 60;
+    switch (this.spec.kind) {
+      case 'synflood':
+        this.stats.sessions++;
+        this.sendIn(e, this.randomSource(), this.randomPort(), TCP_FLAG.SYN, hdr);
+        return;
+      case 'ackflood':
+        this.stats.sessions++;
+        this.sendIn(e, this.randomSource(), this.randomPort(), TCP_FLAG.ACK, this.spec.len ?? hdr);
+        return;
+      case 'rstflood':
+        this.stats.sessions++;
+        this.sendIn(e, this.randomSource(), this.randomPort(), TCP_FLAG.RST, hdr);
+        return;
+      case 'udpflood': {
+        this.stats.sessions++;
+        this.stats.packetsIn++;
+        const len = this.spec.len ?? (this.af === 4 ? 28 + 64 : 48 + 64);
+        this.count(e.inbound(setUdp(this.pkt, this.af, this.randomSource(), this.randomPort(), this.vip, this.vport, len)));
+        return;
+      }
+      case 'portreuse': {
+        const clients = Math.max(1, this.spec.clients ?? 16), ports = Math.max(1, this.spec.ports ?? 4);
+        const k = this.reuseCursor++ % (clients * ports);
+        const client = this.af === 4 ? ((this.srcBase as number) + (k % clients) % this.srcSize) >>> 0 : this.randomSource();
+        const s = this.newSession(client, 40000 + Math.floor(k / clients));
+        if (s) this.sessionStep(e, now, s);
+        return;
+      }
+      default: {
+        const s = this.newSession(this.randomSource(), this.randomPort());
+        if (!s) return;
+        if (this.spec.proto === 'udp') this.udpExchange(e, now, s);
+        else this.sessionStep(e, now, s);
+      }
+    }
+  }
+
+  /** A UDP request (in) and, half an RTT later, its reply from a NAT real server (out). */
+  private udpExchange(e: Engine, now: number, s: Session): void {
+    const hdr = this.af === 4 ? 28 : 48;
+    if (s.step === 0) {
+      this.stats.packetsIn++;
+      const v = this.count(e.inbound(setUdp(this.pkt, this.af, s.client, s.cport, this.vip, this.vport, hdr + (this.spec.request ?? 60))));
+      if (v.action !== 'forward' || !v.dest || (e.table.flags[v.conn]! & CONN_F.FWD_MASK) !== CONN_F.MASQ) return;
+      s.rs = v.dest.addr;
+      s.rsPort = e.table.dport[v.conn]!;
+      s.step = 1;
+      this.schedule(now + this.rtt / 2, s);
+      return;
+    }
+    if (s.rs === null || this.failed.has(`${s.rs}|${s.rsPort}`)) return;
+    this.stats.packetsOut++;
+    e.outbound(setUdp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, hdr + (this.spec.response ?? 200)));
+  }
+
+  /**
+   * A TCP session as the director sees it. Steps: 0 SYN, 1 SYN+ACK, 2 ACK + request,
+   * 3 response segments (+ client ACKs), 4 close, 5 last ACK. DR/TUN replies bypass the director.
+   */
+  private sessionStep(e: Engine, now: number, s: Session): void {
+    const hdr = this.af === 4 ? 40 : 60;
+    const half = this.rtt / 2;
+    const spec = this.spec;
+    switch (s.step) {
+      case 0: {
+        const v = this.sendIn(e, s.client, s.cport, TCP_FLAG.SYN, hdr);
+        if (v.action === 'forward' && v.dest) {
+          const c = e.table;
+          const nat = (c.flags[v.conn]! & CONN_F.FWD_MASK) === CONN_F.MASQ;
+          s.rs = nat ? v.dest.addr : null;
+          s.rsPort = c.dport[v.conn]!;
+          if (this.failed.has(`${v.dest.addr}|${v.dest.port}`)) s.rs = nat ? v.dest.addr : null;
+          s.step = 1;
+          this.schedule(now + half, s);
+        } else if (s.synTries < SYN_RETRY_MS.length && v.action === 'drop') {
+          this.schedule(now + SYN_RETRY_MS[s.synTries++]!, s);
+        }
+        return;
+      }
+      case 1: {
+        if (s.rs !== null && this.failed.has(`${s.rs}|${s.rsPort}`)) {
+          // A dead server never answers: the client retries its SYN, then gives up.
+          if (s.synTries < SYN_RETRY_MS.length) {
+            s.step = 0;
+            this.schedule(now + SYN_RETRY_MS[s.synTries++]! - half, s);
+          }
+          return;
+        }
+        this.sendOut(e, s, TCP_FLAG.SYN | TCP_FLAG.ACK, hdr);
+        s.step = 2;
+        this.schedule(now + half, s);
+        return;
+      }
+      case 2: {
+        this.sendIn(e, s.client, s.cport, TCP_FLAG.ACK, hdr);
+        if (spec.kind === 'connflood') return; // handshake done, then idle until it times out
+        this.sendIn(e, s.client, s.cport, TCP_FLAG.PSH | TCP_FLAG.ACK, hdr + (spec.request ?? 200));
+        s.step = 3;
+        s.responseSegs = Math.min(MAX_RESPONSE_SEGS, Math.max(1, Math.ceil((spec.response ?? 4000) / MSS)));
+        this.schedule(now + half, s);
+        return;
+      }
+      case 3: {
+        const seg = Math.min(MSS, Math.ceil((spec.response ?? 4000) / s.responseSegs));
+        this.sendOut(e, s, TCP_FLAG.PSH | TCP_FLAG.ACK, hdr + seg);
+        if (--s.responseSegs % 2 === 0) this.sendIn(e, s.client, s.cport, TCP_FLAG.ACK, hdr);
+        if (s.responseSegs > 0) { this.schedule(now + 1, s); return; }
+        const close = spec.kind === 'portreuse' ? 'server' : spec.close ?? 'server';
+        if (close === 'hold') return;
+        s.step = 4;
+        this.schedule(now + (spec.kind === 'portreuse' ? half : (spec.hold ?? 0) * 1000 + half), s);
+        return;
+      }
+      case 4: {
+        const close = spec.kind === 'portreuse' ? 'server' : spec.close ?? 'server';
+        if (close === 'server') {
+          this.sendOut(e, s, TCP_FLAG.FIN | TCP_FLAG.ACK, hdr);
+          this.sendIn(e, s.client, s.cport, TCP_FLAG.FIN | TCP_FLAG.ACK, hdr);
+        } else {
+          this.sendIn(e, s.client, s.cport, TCP_FLAG.FIN | TCP_FLAG.ACK, hdr);
+          this.sendOut(e, s, TCP_FLAG.FIN | TCP_FLAG.ACK, hdr);
+        }
+        s.step = 5;
+        this.schedule(now + half, s);
+        return;
+      }
+      case 5: {
+        if ((spec.close ?? 'server') === 'client' && spec.kind !== 'portreuse') this.sendIn(e, s.client, s.cport, TCP_FLAG.ACK, hdr);
+        else this.sendOut(e, s, TCP_FLAG.ACK, hdr);
+        if (spec.kind === 'portreuse') {
+          // The same client port comes back while the old entry sits in TIME_WAIT.
+          s.step = 0;
+          s.synTries = 0;
+          s.rs = null;
+          this.schedule(now + (spec.reuseAfter ?? 1) * 1000, s);
+        }
+        return;
+      }
+    }
+  }
+}
+
+/** Packets per generator event are tiny; this bounds one advance() so a frame never stalls. */
+export const DEFAULT_MAX_EVENTS_PER_ADVANCE = 2_000_000;
+

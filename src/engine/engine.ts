@@ -117,6 +117,12 @@ export interface ConnQuery {
 
 const VERDICT_ACCEPT_NOT_IPVS = 'not-ipvs';
 
+// Layout of the state tally: TCP states, then UDP, SCTP, then the two template states.
+const TALLY_TCP = 0, TALLY_UDP = 12, TALLY_SCTP = 14, TALLY_TPL = 29, TALLY_SIZE = 31;
+const TALLY_NAMES: readonly string[] = [
+  ...TCP_STATE_NAMES, ...UDP_STATE_NAMES, ...SCTP_STATE_NAMES, 'TEMPLATE NONE', 'TEMPLATE ASSURED',
+];
+
 export class Engine {
   readonly tunables: Tunables;
   readonly table: ConnTable;
@@ -178,6 +184,9 @@ export class Engine {
     dropEntry: new Map<string, number>(),
     icmpSent: 0,
   };
+
+  /** Live entries per (protocol, state), templates apart: kept on every change so no frame walks the table. */
+  private readonly tally = new Int32Array(TALLY_SIZE);
 
   private readonly verdict: Verdict = {action: 'accept', reason: '', conn: -1, dest: null, created: false, icmpSent: null};
   private readonly due: number[] = [];
@@ -1063,6 +1072,7 @@ export class Engine {
       af, daf, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark, dest: dest ? dest.id : -1, fwmarkTemplate,
     }, this.now, !(flags & CONN_F.ONE_PACKET));
     if (dest) this.bindDest(i, dest);
+    this.tally[this.tallyIndex(i)]!++;
     t.timeout[i] = CONN_INITIAL_TIMEOUT;
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
@@ -1189,7 +1199,11 @@ export class Engine {
         `${PROTO_NAME[proto]!.toUpperCase()} ${['input', 'output', 'input only'][d]} ` +
         `${names[cur]}->${names[next]} ${this.connLabel(cp)}`);
     }
-    t.state[cp] = next;
+    if (next !== cur) {
+      this.tally[this.tallyIndex(cp)]!--;
+      t.state[cp] = next;
+      this.tally[this.tallyIndex(cp)]!++;
+    }
     t.timeout[cp] = timeouts[next]!;
   }
 
@@ -1197,7 +1211,22 @@ export class Engine {
   private assureController(cp: number): void {
     const t = this.table;
     const ct = t.control[cp]!;
-    if (ct >= 0 && t.flags[ct]! & CONN_F.TEMPLATE) t.state[ct] |= CTPL_S.ASSURED;
+    if (ct >= 0 && t.flags[ct]! & CONN_F.TEMPLATE && !(t.state[ct]! & CTPL_S.ASSURED)) {
+      this.tally[TALLY_TPL]!--;
+      t.state[ct] |= CTPL_S.ASSURED;
+      this.tally[TALLY_TPL + 1]!++;
+    }
+  }
+
+  private tallyIndex(i: number): number {
+    const t = this.table;
+    if (t.flags[i]! & CONN_F.TEMPLATE) return TALLY_TPL + (t.state[i]! & CTPL_S.ASSURED);
+    const st = t.state[i]!;
+    switch (t.proto[i]) {
+      case IPPROTO_TCP: return TALLY_TCP + Math.min(st, 11);
+      case IPPROTO_UDP: return TALLY_UDP + Math.min(st, 1);
+      default: return TALLY_SCTP + Math.min(st, 14);
+    }
   }
 
   private trackConntrack(cp: number, dir: number, flags: number): void {
@@ -1322,6 +1351,7 @@ export class Engine {
     this.log.log(this.now, DBG.CONN, () => `expire conn ${this.connLabel(i)}`);
     this.unbindDest(i);
     if (!(t.flags[i]! & CONN_F.TEMPLATE)) this.counters.connsExpired++;
+    this.tally[this.tallyIndex(i)]!--;
     t.free(i);
   }
 
@@ -1494,14 +1524,22 @@ export class Engine {
     }
   }
 
-  /** Connection entries per state name (templates under their own names), for the states mix. */
+  /**
+   * Live entries per state name, for the states mix ("SYN_RECV", "UDP", "TEMPLATE ASSURED"...).
+   * TCP and SCTP share names like ESTABLISHED: their counts add up. Zero counts are left out.
+   */
   stateCounts(): Map<string, number> {
     const m = new Map<string, number>();
-    this.table.forEachLive((i) => {
-      const k = this.table.flags[i]! & CONN_F.TEMPLATE ? `TEMPLATE ${this.stateName(i)}` : this.stateName(i);
-      m.set(k, (m.get(k) ?? 0) + 1);
+    this.tally.forEach((n, k) => {
+      if (n) m.set(TALLY_NAMES[k]!, (m.get(TALLY_NAMES[k]!) ?? 0) + n);
     });
     return m;
+  }
+
+  /** Share of the table in SYN_RECV (0..1): how much of it a SYN flood occupies. */
+  synRecvShare(): number {
+    const n = this.table.count;
+    return n ? this.tally[TALLY_TCP + TCP_STATE.SYN_RECV]! / n : 0;
   }
 
   /** Aggregates for a UI frame: cheap (no walk over the connection table). */
@@ -1513,6 +1551,8 @@ export class Engine {
       templates: this.table.templates,
       totals: this.totStats.read(),
       rates: this.totStats.rates(),
+      synRecvShare: this.synRecvShare(),
+      states: Object.fromEntries(this.stateCounts()),
       memory: {
         availablePages: this.availablePages(),
         amemthresh: v.amemthresh!,

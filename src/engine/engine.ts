@@ -1,7 +1,7 @@
 // The engine facade: configuration commands, the two packet entry points (ip_vs_in / ip_vs_out),
 // tick(now) driving every timer on virtual time, and the queries a UI or a test needs.
 // Pure and deterministic: time and randomness come from the caller.
-import {type Addr, type Af, foldAddr, formatAddr, formatAddrPort, maskAddr} from './addr.js';
+import {type Addr, type Af, formatAddr, formatAddrPort, maskAddr} from './addr.js';
 import {
   CONN_DEFER_TIMEOUT, CONN_F, CONN_INITIAL_TIMEOUT, CTPL_S, DEFENSE_PERIOD, DEST_F, DEST_TRASH_PERIOD,
   ESTIMATOR_PERIOD, type FwdMethod, fwdValue, FWD_BY_VALUE, INT_MAX, HZ, IPPROTO_ICMP, IPPROTO_ICMPV6,
@@ -9,6 +9,7 @@ import {
   SVC_F, TCP_FLAG,
 } from './constants.js';
 import {ConnTable} from './conn-table.js';
+import {type ConnQuery, type ConnSortKey, queryConnIds} from './conn-query.js';
 import {DBG, DebugLog} from './debug-log.js';
 import {DefenseState, type DefenseName} from './defense.js';
 import {IpvsError} from './errors.js';
@@ -101,19 +102,7 @@ export interface ConnInfo {
   fwmark: number;
 }
 
-export type ConnSortKey = 'proto' | 'client' | 'virtual' | 'real' | 'state' | 'expires' | 'inpkts' | 'outpkts';
-
-export interface ConnQuery {
-  /** Substring matched against "proto client virtual real state" text, case-insensitive. */
-  text?: string;
-  state?: string;
-  destId?: number;
-  templates?: 'include' | 'exclude' | 'only';
-  sort?: ConnSortKey;
-  desc?: boolean;
-  offset?: number;
-  limit?: number;
-}
+export type {ConnQuery, ConnSortKey};
 
 const VERDICT_ACCEPT_NOT_IPVS = 'not-ipvs';
 
@@ -1483,45 +1472,10 @@ export class Engine {
     return out;
   }
 
-  /** A window of connections, filtered and sorted: what a UI table shows. */
+  /** A window of connections, filtered and sorted: what a UI table shows (see conn-query.ts). */
   queryConns(q: ConnQuery = {}): {total: number; rows: ConnInfo[]} {
-    const t = this.table;
-    const text = q.text?.toLowerCase();
-    const matches: number[] = [];
-    t.forEachLive((i) => {
-      const tpl = (t.flags[i]! & CONN_F.TEMPLATE) !== 0;
-      if (q.templates === 'exclude' && tpl) return;
-      if (q.templates === 'only' && !tpl) return;
-      if (q.destId !== undefined && t.dest[i] !== q.destId) return;
-      if (q.state && this.stateName(i) !== q.state) return;
-      if (text && !this.connLabel(i).concat(' ', this.stateName(i)).toLowerCase().includes(text)) return;
-      matches.push(i);
-    });
-    if (q.sort) {
-      const key = this.sortKey(q.sort);
-      const dir = q.desc ? -1 : 1;
-      matches.sort((a, b) => {
-        const ka = key(a), kb = key(b);
-        return (ka < kb ? -1 : ka > kb ? 1 : a - b) * dir;
-      });
-    }
-    const off = q.offset ?? 0;
-    const lim = q.limit ?? 50;
-    return {total: matches.length, rows: matches.slice(off, off + lim).map((i) => this.conn(i)!)};
-  }
-
-  private sortKey(k: ConnSortKey): (i: number) => number | string {
-    const t = this.table;
-    switch (k) {
-      case 'proto': return (i) => t.proto[i]!;
-      case 'client': return (i) => addrSortKey(t.clientAddr(i)) * 65536 + t.cport[i]!;
-      case 'virtual': return (i) => addrSortKey(t.virtualAddr(i)) * 65536 + t.vport[i]!;
-      case 'real': return (i) => addrSortKey(t.destAddr(i)) * 65536 + t.dport[i]!;
-      case 'state': return (i) => this.stateName(i);
-      case 'expires': return (i) => t.expires[i]!;
-      case 'inpkts': return (i) => t.inPkts[i]!;
-      case 'outpkts': return (i) => t.outPkts[i]!;
-    }
+    const {total, ids} = queryConnIds(this, q);
+    return {total, rows: ids.map((i) => this.conn(i)!)};
   }
 
   /**
@@ -1620,10 +1574,6 @@ export function describeKey(key: ServiceKey): string {
 function describePacket(p: Packet): string {
   const proto = PROTO_NAME[p.proto]?.toUpperCase() ?? `proto ${p.proto}`;
   return `${proto} ${formatAddrPort(p.src, p.sport)}->${formatAddrPort(p.dst, p.dport)}`;
-}
-
-function addrSortKey(a: Addr): number {
-  return typeof a === 'number' ? a : foldAddr(a) + 2 ** 32;
 }
 
 function isMulticastOrBroadcast(a: Addr): boolean {

@@ -79,51 +79,48 @@ export function sipKey(k0: bigint, k1: bigint): SipKey {
   };
 }
 
-// SipHash state v0..v3 (hi/lo), module-level so the hot path allocates nothing.
-let v0h = 0, v0l = 0, v1h = 0, v1l = 0, v2h = 0, v2l = 0, v3h = 0, v3l = 0;
-
-/** SIPROUND (SIPHASH_PERMUTATION of include/linux/siphash.h), mod 2^64 on 32-bit lanes. */
-function sipRound(): void {
-  let lo: number, th: number, tl: number;
-  // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
-  lo = (v0l + v1l) >>> 0; v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-  th = ((v1h << 13) | (v1l >>> 19)) >>> 0; tl = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-  v1h = (th ^ v0h) >>> 0; v1l = (tl ^ v0l) >>> 0;
-  th = v0h; v0h = v0l; v0l = th;
-  // v2 += v3; v3 = rotl(v3, 16); v3 ^= v2
-  lo = (v2l + v3l) >>> 0; v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-  th = ((v3h << 16) | (v3l >>> 16)) >>> 0; tl = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-  v3h = (th ^ v2h) >>> 0; v3l = (tl ^ v2l) >>> 0;
-  // v0 += v3; v3 = rotl(v3, 21); v3 ^= v0
-  lo = (v0l + v3l) >>> 0; v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-  th = ((v3h << 21) | (v3l >>> 11)) >>> 0; tl = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-  v3h = (th ^ v0h) >>> 0; v3l = (tl ^ v0l) >>> 0;
-  // v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
-  lo = (v2l + v1l) >>> 0; v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-  th = ((v1h << 17) | (v1l >>> 15)) >>> 0; tl = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-  v1h = (th ^ v2h) >>> 0; v1l = (tl ^ v2l) >>> 0;
-  th = v2h; v2h = v2l; v2l = th;
-}
-
 /**
  * hsiphash(&v, 4, key) of a 64-bit kernel: SipHash-1-3 of the 4-byte little-endian message `v`
  * (an unsigned 32-bit integer as stored in memory on x86), truncated to its low 32 bits.
  * With no full 8-byte block the whole computation is the preamble, b = (4 << 56) | v, one
- * compression round and three finalisation rounds.
+ * compression round (SIPROUND), v0 ^= b, v2 ^= 0xff and three finalisation rounds.
+ * The state stays in int32 locals (hi/lo lanes; a carry is detected by an unsigned compare).
  */
 export function hsiphash32(v: number, key: SipKey): number {
   // PREAMBLE: "somepseudorandomlygeneratedbytes" xor the key words.
-  v0h = (0x736f6d65 ^ key.k0h) >>> 0; v0l = (0x70736575 ^ key.k0l) >>> 0;
-  v1h = (0x646f7261 ^ key.k1h) >>> 0; v1l = (0x6e646f6d ^ key.k1l) >>> 0;
-  v2h = (0x6c796765 ^ key.k0h) >>> 0; v2l = (0x6e657261 ^ key.k0l) >>> 0;
-  v3h = (0x74656462 ^ key.k1h) >>> 0; v3l = (0x79746573 ^ key.k1l) >>> 0;
-  const bh = 0x04000000, bl = v >>> 0;
-  v3h = (v3h ^ bh) >>> 0; v3l = (v3l ^ bl) >>> 0;
-  sipRound();
-  v0h = (v0h ^ bh) >>> 0; v0l = (v0l ^ bl) >>> 0;
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
+  let v0h = 0x736f6d65 ^ key.k0h, v0l = 0x70736575 ^ key.k0l;
+  let v1h = 0x646f7261 ^ key.k1h, v1l = 0x6e646f6d ^ key.k1l;
+  let v2h = 0x6c796765 ^ key.k0h, v2l = 0x6e657261 ^ key.k0l;
+  let v3h = 0x74656462 ^ key.k1h, v3l = 0x79746573 ^ key.k1l;
+  const bh = 0x04000000, bl = v | 0;
+  v3h ^= bh;
+  v3l ^= bl;
+  for (let r = 0; r < 4; r++) {
+    if (r === 1) {
+      v0h ^= bh;
+      v0l ^= bl;
+      v2l ^= 0xff;
+    }
+    // SIPROUND (SIPHASH_PERMUTATION of include/linux/siphash.h), mod 2^64.
+    let lo: number, th: number, tl: number;
+    // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
+    lo = (v0l + v1l) | 0; v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+    th = (v1h << 13) | (v1l >>> 19); tl = (v1l << 13) | (v1h >>> 19);
+    v1h = th ^ v0h; v1l = tl ^ v0l;
+    th = v0h; v0h = v0l; v0l = th;
+    // v2 += v3; v3 = rotl(v3, 16); v3 ^= v2
+    lo = (v2l + v3l) | 0; v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+    th = (v3h << 16) | (v3l >>> 16); tl = (v3l << 16) | (v3h >>> 16);
+    v3h = th ^ v2h; v3l = tl ^ v2l;
+    // v0 += v3; v3 = rotl(v3, 21); v3 ^= v0
+    lo = (v0l + v3l) | 0; v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+    th = (v3h << 21) | (v3l >>> 11); tl = (v3l << 21) | (v3h >>> 11);
+    v3h = th ^ v0h; v3l = tl ^ v0l;
+    // v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
+    lo = (v2l + v1l) | 0; v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+    th = (v1h << 17) | (v1l >>> 15); tl = (v1l << 17) | (v1h >>> 15);
+    v1h = th ^ v2h; v1l = tl ^ v2l;
+    th = v2h; v2h = v2l; v2l = th;
+  }
   return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
 }

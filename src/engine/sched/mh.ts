@@ -154,7 +154,7 @@ export const mh: SchedulerOps = {
         const d: Dest | null = lookup[mhHash(pkt.src, port, MH_KEY1, roffset) % M]!;
         if (d === null) break;
         if (!isUnavailable(d)) { dest = d; break; }
-        ctx.log(6, () => `MH: selected unavailable server ${formatAddrPort(d.addr, d.port)} (offset ${roffset}), reselecting`);
+        // (The kernel also logs each unavailable probe at level 6; omitted: one closure per probe.)
       }
     }
     return dest;

@@ -85,7 +85,7 @@ export const sh: SchedulerOps = {
         const d: Dest | null = buckets[shBucket(pkt.src, port, roffset)]!;
         if (d === null) break;
         if (!isUnavailable(d)) { dest = d; break; }
-        ctx.log(6, () => `SH: selected unavailable server ${formatAddrPort(d.addr, d.port)} (offset ${roffset}), reselecting`);
+        // (The kernel also logs each unavailable probe at level 6; omitted: one closure per probe.)
       }
     }
     return dest;

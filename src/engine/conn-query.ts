@@ -1,0 +1,177 @@
+// The UI's window onto the connection table: filter, sort and page a million entries without
+// building an object per entry. Filters compile to numeric tests where the text allows it
+// (an address, addr:port, a port, a protocol or a state name); anything else falls back to a
+// substring match on the entry's label. Sorting keeps only the top offset+limit keys in a
+// bounded heap, so a 40-row window costs one pass over the table.
+import {type Addr, foldAddr, parseAddr, parseAddrPort} from './addr.js';
+import {CONN_F, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from './constants.js';
+import type {ConnTable} from './conn-table.js';
+import {SCTP_STATE_NAMES} from './proto/sctp.js';
+import {TCP_STATE_NAMES} from './proto/tcp.js';
+
+export type ConnSortKey = 'proto' | 'client' | 'virtual' | 'real' | 'state' | 'expires' | 'inpkts' | 'outpkts';
+
+export interface ConnQuery {
+  /** An address, addr:port, port, protocol or state name; otherwise a case-insensitive substring. */
+  text?: string;
+  state?: string;
+  destId?: number;
+  templates?: 'include' | 'exclude' | 'only';
+  sort?: ConnSortKey;
+  desc?: boolean;
+  offset?: number;
+  limit?: number;
+}
+
+export interface QueryHost {
+  readonly table: ConnTable;
+  connLabel(i: number): string;
+  stateName(i: number): string;
+}
+
+type Pred = (i: number) => boolean;
+
+const PROTOS: Record<string, number> = {tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP, ip: IPPROTO_IP};
+
+function addrPred(t: ConnTable, a: Addr, port: number | null): Pred {
+  const matchAddr = (i: number) =>
+    t.clientAddr(i) === a || t.destAddr(i) === a || (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a);
+  if (port === null) return matchAddr;
+  return (i) =>
+    (t.clientAddr(i) === a && t.cport[i] === port) || (t.destAddr(i) === a && t.dport[i] === port) ||
+    (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a && t.vport[i] === port);
+}
+
+/** Compile the free-text filter. */
+export function compileText(host: QueryHost, text: string): Pred {
+  const t = host.table;
+  const q = text.trim();
+  const lower = q.toLowerCase();
+  if (PROTOS[lower] !== undefined) {
+    const p = PROTOS[lower]!;
+    return (i) => t.proto[i] === p;
+  }
+  const upper = q.toUpperCase();
+  if (TCP_STATE_NAMES.includes(upper) || SCTP_STATE_NAMES.includes(upper) || upper === 'UDP' ||
+      upper === 'NONE' || upper === 'ASSURED') {
+    return (i) => host.stateName(i) === upper;
+  }
+  if (/^\d{1,5}$/.test(q) && Number(q) < 65536) {
+    const port = Number(q);
+    return (i) => t.cport[i] === port || t.vport[i] === port || t.dport[i] === port;
+  }
+  const ap = parseAddrPort(q);
+  if (ap) return addrPred(t, ap.addr, ap.port);
+  const a = parseAddr(q);
+  if (a) return addrPred(t, a.addr, null);
+  return (i) => `${host.connLabel(i)} ${host.stateName(i)}`.toLowerCase().includes(lower);
+}
+
+function addrKey(a: Addr): number {
+  return typeof a === 'number' ? a : foldAddr(a) + 2 ** 32;
+}
+
+function sortKey(host: QueryHost, k: ConnSortKey): (i: number) => number {
+  const t = host.table;
+  switch (k) {
+    case 'proto': return (i) => t.proto[i]!;
+    case 'client': return (i) => addrKey(t.clientAddr(i)) * 65536 + t.cport[i]!;
+    case 'virtual': return (i) => addrKey(t.virtualAddr(i)) * 65536 + t.vport[i]!;
+    case 'real': return (i) => addrKey(t.destAddr(i)) * 65536 + t.dport[i]!;
+    case 'state': return (i) => t.proto[i]! * 256 + t.state[i]! + (t.flags[i]! & CONN_F.TEMPLATE ? 65536 : 0);
+    case 'expires': return (i) => t.expires[i]!;
+    case 'inpkts': return (i) => t.inPkts[i]!;
+    case 'outpkts': return (i) => t.outPkts[i]!;
+  }
+}
+
+/**
+ * Bounded max-heap of the k smallest (key, index) pairs under the sort order; the heap top is
+ * the worst kept pair, replaced when a better one arrives.
+ */
+class TopK {
+  private keys: Float64Array;
+  private ids: Int32Array;
+  size = 0;
+  constructor(private readonly k: number, private readonly dir: number) {
+    this.keys = new Float64Array(k);
+    this.ids = new Int32Array(k);
+  }
+  /** a "worse" than b: later in the output order (direction applied, index breaks ties). */
+  private worse(ka: number, ia: number, kb: number, ib: number): boolean {
+    if (ka !== kb) return (ka > kb) === (this.dir > 0);
+    return ia > ib;
+  }
+  offer(key: number, id: number): void {
+    const {keys, ids} = this;
+    if (this.size < this.k) {
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(key, id, keys[p]!, ids[p]!)) break;
+        keys[i] = keys[p]!; ids[i] = ids[p]!; i = p;
+      }
+      keys[i] = key; ids[i] = id;
+      return;
+    }
+    if (!this.worse(keys[0]!, ids[0]!, key, id)) return;
+    let i = 0;
+    const n = this.size;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = -1, mk = key, mi = id;
+      if (l < n && this.worse(keys[l]!, ids[l]!, mk, mi)) { m = l; mk = keys[l]!; mi = ids[l]!; }
+      if (r < n && this.worse(keys[r]!, ids[r]!, mk, mi)) { m = r; }
+      if (m < 0) break;
+      keys[i] = keys[m]!; ids[i] = ids[m]!; i = m;
+    }
+    keys[i] = key; ids[i] = id;
+  }
+  /** Kept ids in output order. */
+  sorted(): number[] {
+    const order = Array.from({length: this.size}, (_, j) => j);
+    order.sort((a, b) => (this.worse(this.keys[a]!, this.ids[a]!, this.keys[b]!, this.ids[b]!) ? 1 : -1));
+    return order.map((j) => this.ids[j]!);
+  }
+}
+
+/** Run a query: the total number of matches and the ids of the requested window, in order. */
+export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids: number[]} {
+  const t = host.table;
+  const preds: Pred[] = [];
+  if (q.templates === 'exclude') preds.push((i) => (t.flags[i]! & CONN_F.TEMPLATE) === 0);
+  if (q.templates === 'only') preds.push((i) => (t.flags[i]! & CONN_F.TEMPLATE) !== 0);
+  if (q.destId !== undefined) {
+    const d = q.destId;
+    preds.push((i) => t.dest[i] === d);
+  }
+  if (q.state) {
+    const st = q.state;
+    preds.push((i) => host.stateName(i) === st);
+  }
+  if (q.text && q.text.trim()) preds.push(compileText(host, q.text));
+  const match = (i: number) => {
+    for (const p of preds) if (!p(i)) return false;
+    return true;
+  };
+  const offset = Math.max(0, q.offset ?? 0);
+  const limit = Math.max(0, q.limit ?? 50);
+  let total = 0;
+  if (!q.sort) {
+    const ids: number[] = [];
+    t.forEachLive((i) => {
+      if (!match(i)) return;
+      if (total >= offset && ids.length < limit) ids.push(i);
+      total++;
+    });
+    return {total, ids};
+  }
+  const key = sortKey(host, q.sort);
+  const top = new TopK(offset + limit, q.desc ? -1 : 1);
+  t.forEachLive((i) => {
+    if (!match(i)) return;
+    total++;
+    top.offer(key(i), i);
+  });
+  return {total, ids: top.sorted().slice(offset, offset + limit)};
+}

@@ -3,6 +3,7 @@
 // Rebuilt on add and delete only (dh has no upd_dest hook). The key is the packet's destination
 // address; the bucket is hash_32(ntohl(fold(daddr)), 8). No fallback: the bucket's dest is used only
 // if it is AVAILABLE, has weight > 0 and is not OVERLOAD.
+import type {Addr} from '../addr.js';
 import type {Dest, SchedulerOps, Service} from '../types.js';
 import {DEST_F} from '../constants.js';
 import {isOverloaded, registerScheduler} from './registry.js';
@@ -25,7 +26,7 @@ function reassign(st: DhState, dests: readonly Dest[]): void {
 }
 
 /** The bucket a destination address hashes to (ip_vs_dh_hashkey). */
-export function dhBucket(addr: Dest['addr']): number {
+export function dhBucket(addr: Addr): number {
   return hash32(addrKey(addr), DH_TAB_BITS);
 }
 

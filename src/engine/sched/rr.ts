@@ -9,6 +9,7 @@ interface RrState {
 }
 
 const state = (svc: Service) => svc.schedData as RrState;
+const qualifies = (d: Dest) => !isOverloaded(d) && d.weight > 0;
 
 export const rr: SchedulerOps = {
   name: 'rr',
@@ -27,7 +28,6 @@ export const rr: SchedulerOps = {
     const st = state(svc);
     const list = svc.dests;
     const start = st.cursor === null ? -1 : list.indexOf(st.cursor);
-    const qualifies = (d: Dest) => !isOverloaded(d) && d.weight > 0;
     for (let i = start + 1; i < list.length; i++) {
       if (qualifies(list[i]!)) return (st.cursor = list[i]!);
     }

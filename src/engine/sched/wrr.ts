@@ -1,6 +1,7 @@
 // wrr: Weighted Round Robin (ip_vs_wrr.c), including the kernel's "cw survives dest changes"
 // behaviour: a service built dest by dest starts with a cw=1 pass (spec §6.3).
 import type {Dest, SchedulerOps, Service} from '../types.js';
+import {linkedDests} from './hash.js';
 import {isOverloaded, registerScheduler} from './registry.js';
 
 interface WrrState {
@@ -18,29 +19,32 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-function gcdWeight(svc: Service): number {
+function gcdWeight(dests: readonly Dest[]): number {
   let g = 0;
-  for (const d of svc.dests) if (d.weight > 0) g = g === 0 ? d.weight : gcd(d.weight, g);
+  for (const d of dests) if (d.weight > 0) g = g === 0 ? d.weight : gcd(d.weight, g);
   return g ? g : 1;
 }
 
-function maxWeight(svc: Service): number {
+function maxWeight(dests: readonly Dest[]): number {
   let m = 0;
-  for (const d of svc.dests) if (d.weight > m) m = d.weight;
+  for (const d of dests) if (d.weight > m) m = d.weight;
   return m;
 }
 
-function recompute(svc: Service, st: WrrState): void {
-  st.di = gcdWeight(svc);
-  const mw = maxWeight(svc);
+function recompute(dests: readonly Dest[], st: WrrState): void {
+  st.di = gcdWeight(dests);
+  const mw = maxWeight(dests);
   st.mw = mw === 0 ? 0 : mw - (st.di - 1);
 }
 
-/** ip_vs_wrr_dest_changed: cursor to head, recompute di/mw, adjust cw. */
-function destChanged(svc: Service): void {
+/**
+ * ip_vs_wrr_dest_changed: cursor to head, recompute di/mw, adjust cw. The kernel calls it for a
+ * deletion after unlinking the dest; our hook runs before, so the departing dest is left out.
+ */
+function destChanged(svc: Service, removing: Dest | null = null): void {
   const st = state(svc);
   st.cl = -1;
-  recompute(svc, st);
+  recompute(linkedDests(svc, removing), st);
   if (st.cw > st.mw || st.cw === 0) st.cw = st.mw;
   else if (st.di > 1) st.cw = Math.floor(st.cw / st.di) * st.di + 1;
 }
@@ -49,13 +53,13 @@ export const wrr: SchedulerOps = {
   name: 'wrr',
   initService(svc) {
     const st: WrrState = {cl: -1, cw: 0, mw: 0, di: 1};
-    recompute(svc, st);
+    recompute(svc.dests, st);
     st.cw = st.mw;
     svc.schedData = st;
   },
-  addDest: destChanged,
-  delDest: destChanged,
-  updDest: destChanged,
+  addDest: (svc) => destChanged(svc),
+  delDest: (svc, dest) => destChanged(svc, dest),
+  updDest: (svc) => destChanged(svc),
   schedule(svc, _pkt, ctx) {
     const st = state(svc);
     const list: Dest[] = svc.dests;

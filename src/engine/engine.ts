@@ -225,13 +225,18 @@ export class Engine {
     return this.tunables.read(name);
   }
 
+  /** Whether a debug message of this level would be kept: checked before building it (hot paths). */
+  private dbg(level: number): boolean {
+    return level <= this.tunables.v.debug_level!;
+  }
+
   private onTunableChange(name: string): void {
     if (name === 'drop_entry' || name === 'drop_packet' || name === 'secure_tcp') {
       this.runDefenseUpdate();
     } else if (name === 'run_estimation' || name === 'est_cpulist') {
       this.updateEstimationState();
     }
-    this.log.log(this.now, DBG.CONFIG, () => `sysctl ${name} = ${this.tunables.read(name)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sysctl ${name} = ${this.tunables.read(name)}`);
   }
 
   private updateEstimationState(): void {
@@ -268,11 +273,11 @@ export class Engine {
     const switched = this.defense.update(this.availablePages());
     for (const name of ['drop_entry', 'drop_packet', 'secure_tcp'] as const) {
       if (before[name] !== this.tunables.v[name]) {
-        this.log.log(this.now, DBG.ERROR, () => `defense: ${name} ${before[name]} -> ${this.tunables.v[name]}`);
+        if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => `defense: ${name} ${before[name]} -> ${this.tunables.v[name]}`);
       }
     }
     if (switched) {
-      this.log.log(this.now, DBG.ERROR, () =>
+      if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () =>
         `secure_tcp: TCP now uses the ${this.defense.secureTable ? 'secure (dos)' : 'normal'} state table`);
     }
   }
@@ -294,7 +299,7 @@ export class Engine {
         if (!t.isLive(i) || t.nControl[i]! > 0) return;
         const cause = this.dropEntryCause(i);
         if (cause === null) return;
-        this.log.log(this.now, DBG.DROP_ENTRY, () => `drop connection ${this.connLabel(i)} (${cause})`);
+        if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => `drop connection ${this.connLabel(i)} (${cause})`);
         this.counters.dropEntry.set(cause, (this.counters.dropEntry.get(cause) ?? 0) + 1);
         this.delEntry(i);
       });
@@ -416,7 +421,7 @@ export class Engine {
       if (key.port === 0) this.port0Services++;
     }
     this.enabled = true;
-    this.log.log(this.now, DBG.CONFIG, () => `add service ${this.serviceLabel(svc)} scheduler ${svc.scheduler}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `add service ${this.serviceLabel(svc)} scheduler ${svc.scheduler}`);
     return svc;
   }
 
@@ -438,7 +443,7 @@ export class Engine {
     svc.netmask = o.netmask >>> 0;
     svc.prefixLen = o.prefixLen;
     svc.pe = o.pe;
-    this.log.log(this.now, DBG.CONFIG, () => `edit service ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `edit service ${this.serviceLabel(svc)}`);
     return svc;
   }
 
@@ -454,7 +459,7 @@ export class Engine {
       if (key.port === FTPPORT) this.ftpServices--;
       if (key.port === 0) this.port0Services--;
     }
-    this.log.log(this.now, DBG.CONFIG, () => `del service ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `del service ${this.serviceLabel(svc)}`);
   }
 
   /** ipvsadm -C: delete every service. */
@@ -515,7 +520,7 @@ export class Engine {
       this.trash = this.trash.filter((d) => d !== dest);
       dest.inTrash = false;
       dest.idleStart = 0;
-      this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(addr, port)} from trash`);
+      if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(addr, port)} from trash`);
     } else {
       dest = {
         id: this.nextDestId++, af, addr, port, svc, weight: 0, lastWeight: 0, fwd: 'route', connFlags: 0,
@@ -525,7 +530,7 @@ export class Engine {
       this.dests[dest.id] = dest;
     }
     this.updateDest(svc, dest, o, true);
-    this.log.log(this.now, DBG.CONFIG, () => `add dest ${formatAddrPort(addr, port)} to ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `add dest ${formatAddrPort(addr, port)} to ${this.serviceLabel(svc)}`);
     return dest;
   }
 
@@ -537,7 +542,7 @@ export class Engine {
     const o = withDestDefaults(opts);
     this.validateDest(svc, dest.af, o);
     this.updateDest(svc, dest, o, false);
-    this.log.log(this.now, DBG.CONFIG, () => `edit dest ${formatAddrPort(addr, port)} in ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `edit dest ${formatAddrPort(addr, port)} in ${this.serviceLabel(svc)}`);
     return dest;
   }
 
@@ -571,7 +576,7 @@ export class Engine {
     const dest = this.findDest(svc, addr, port);
     if (!dest) throw new IpvsError('ENOENT', `no such destination: ${formatAddrPort(addr, port)}`);
     this.unlinkDest(svc, dest, false);
-    this.log.log(this.now, DBG.CONFIG, () => `del dest ${formatAddrPort(addr, port)} from ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `del dest ${formatAddrPort(addr, port)} from ${this.serviceLabel(svc)}`);
   }
 
   private unlinkDest(svc: Service, dest: Dest, svcGoing: boolean): void {
@@ -583,7 +588,7 @@ export class Engine {
     dest.idleStart = 0;
     if (this.trash.length === 0) this.nextTrash = this.now + DEST_TRASH_PERIOD / 2;
     this.trash.push(dest);
-    this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(dest.addr, dest.port)} into trash`);
+    if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(dest.addr, dest.port)} into trash`);
     if (!svcGoing && this.tunables.v.expire_nodest_conn) this.nodestFlushAt = Math.min(this.nodestFlushAt, this.now + 1);
     if (svcGoing && this.tunables.v.expire_nodest_conn) this.nodestFlushAt = Math.min(this.nodestFlushAt, this.now + 1);
   }
@@ -594,7 +599,7 @@ export class Engine {
       if (d.refs > 0) return true;
       if (!d.idleStart) { d.idleStart = this.now; return true; }
       if (this.now < d.idleStart + DEST_TRASH_PERIOD) return true;
-      this.log.log(this.now, DBG.DEST_TRASH, () => `removing dest ${formatAddrPort(d.addr, d.port)} from trash`);
+      if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `removing dest ${formatAddrPort(d.addr, d.port)} from trash`);
       this.dests[d.id] = undefined;
       return false;
     });
@@ -613,7 +618,7 @@ export class Engine {
     for (const i of victims) {
       if (!t.isLive(i) || t.nControl[i]! > 0) continue;
       const ctl = t.control[i]!;
-      this.log.log(this.now, DBG.DROP_ENTRY, () => `del connection ${this.connLabel(i)} (destination gone)`);
+      if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => `del connection ${this.connLabel(i)} (destination gone)`);
       this.delEntry(i);
       if (ctl >= 0 && t.isLive(ctl) && t.nControl[ctl] === 0) this.delEntry(ctl);
     }
@@ -664,7 +669,7 @@ export class Engine {
     };
     this.syncDaemons[cfg.role] = full;
     this.syncState |= cfg.role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP;
-    this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${cfg.role} started (syncid ${syncId}, ${full.mcastIfn})`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${cfg.role} started (syncid ${syncId}, ${full.mcastIfn})`);
     return full;
   }
 
@@ -673,7 +678,7 @@ export class Engine {
     if (!this.syncDaemons[role]) throw new IpvsError('ESRCH', `sync daemon ${role} is not running`);
     delete this.syncDaemons[role];
     this.syncState &= ~(role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP);
-    this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${role} stopped`);
+    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${role} stopped`);
   }
 
   /** ipvsadm --set tcp tcpfin udp (seconds; 0 keeps a value). All-or-nothing validation. */
@@ -751,7 +756,7 @@ export class Engine {
     }
     const t = this.table;
     let cp = t.inLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport);
-    this.log.log(this.now, DBG.PKT, () => `ip_vs_in: ${describePacket(p)} ${cp >= 0 ? 'hit' : 'miss'}`);
+    if (this.dbg(DBG.PKT)) this.log.log(this.now, DBG.PKT, () => `ip_vs_in: ${describePacket(p)} ${cp >= 0 ? 'hit' : 'miss'}`);
 
     if (cp >= 0 && this.isNewConn(p)) {
       // Port reuse (spec §4.7)
@@ -783,7 +788,7 @@ export class Engine {
           if (oldCt) return this.setVerdict('drop', 'conntrack-reuse');
           cp = -1;
         } else {
-          this.log.log(this.now, DBG.SCHED, () => `drop packet of ${this.connLabel(cp)}: destination unavailable`);
+          if (this.dbg(DBG.SCHED)) this.log.log(this.now, DBG.SCHED, () => `drop packet of ${this.connLabel(cp)}: destination unavailable`);
           return this.setVerdict('drop', 'dest-unavailable', cp, dest);
         }
       }
@@ -913,14 +918,14 @@ export class Engine {
       }
     }
     const svc = this.serviceFind(p.af, p.fwmark, p.proto, p.dst, p.dport);
-    this.log.log(this.now, DBG.SVC_LOOKUP, () =>
+    if (this.dbg(DBG.SVC_LOOKUP)) this.log.log(this.now, DBG.SVC_LOOKUP, () =>
       `lookup service: ${formatAddrPort(p.dst, p.dport)} -> ${svc ? this.serviceLabel(svc) : 'not found'}`);
     if (!svc) {
       this.setVerdict('accept', VERDICT_ACCEPT_NOT_IPVS);
       return -1;
     }
     if (this.defense.todrop()) {
-      this.log.log(this.now, DBG.PKT, () => `drop_packet: dropping ${describePacket(p)}`);
+      if (this.dbg(DBG.PKT)) this.log.log(this.now, DBG.PKT, () => `drop_packet: dropping ${describePacket(p)}`);
       this.setVerdict('drop', 'drop-packet-defense');
       return -1;
     }
@@ -937,7 +942,7 @@ export class Engine {
     if (svc.flags & SVC_F.PERSISTENT) return this.schedPersist(svc, p);
     if (svc.key.kind === 'addr' && p.dport !== svc.key.port) {
       if (svc.key.port === 0) {
-        this.log.log(this.now, DBG.ERROR, () => 'Schedule: port zero only supported in persistent services, check your ipvs configuration');
+        if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => 'Schedule: port zero only supported in persistent services, check your ipvs configuration');
       }
       return -1;
     }
@@ -953,9 +958,9 @@ export class Engine {
     const sched = findScheduler(svc.scheduler);
     const dest = sched ? sched.schedule(svc, p, this.schedCtx) : null;
     if (!dest) {
-      this.log.log(this.now, DBG.ERROR, () => `${svc.scheduler}: ${this.serviceLabel(svc)} - no destination available`);
+      if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => `${svc.scheduler}: ${this.serviceLabel(svc)} - no destination available`);
     } else {
-      this.log.log(this.now, DBG.SCHED, () =>
+      if (this.dbg(DBG.SCHED)) this.log.log(this.now, DBG.SCHED, () =>
         `${svc.scheduler}: ${describePacket(p)} -> ${formatAddrPort(dest.addr, dest.port)} ` +
         `activeconns ${dest.activeConns} inactconns ${dest.inactConns} weight ${dest.weight}`);
     }
@@ -987,7 +992,7 @@ export class Engine {
       const dport = svc.key.kind === 'addr' && p.dport === svcPort && svcPort !== FTPPORT ? dest.port : 0;
       ct = this.connNew(p.af, tplProto, snet, 0, tplVaddr, tplVport, dest, dport, CONN_F.TEMPLATE, p.fwmark, fwmarkKey);
       t.timeout[ct] = svc.timeout;
-      this.log.log(this.now, DBG.BIND, () => `new template ${this.connLabel(ct)}`);
+      if (this.dbg(DBG.BIND)) this.log.log(this.now, DBG.BIND, () => `new template ${this.connLabel(ct)}`);
     } else {
       dest = this.destOf(ct)!;
     }
@@ -1015,7 +1020,7 @@ export class Engine {
           t.cport[ct] = 0;
         });
       }
-      this.log.log(this.now, DBG.BIND, () => `template ${this.connLabel(ct)} invalidated`);
+      if (this.dbg(DBG.BIND)) this.log.log(this.now, DBG.BIND, () => `template ${this.connLabel(ct)} invalidated`);
       return false;
     }
     return true;
@@ -1065,7 +1070,7 @@ export class Engine {
     t.timeout[i] = CONN_INITIAL_TIMEOUT;
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
-    this.log.log(this.now, DBG.CONN, () => `new conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `new conn ${this.connLabel(i)}`);
     return i;
   }
 
@@ -1184,7 +1189,7 @@ export class Engine {
         }
       }
       if (next === established) this.assureController(cp);
-      this.log.log(this.now, DBG.STATE, () =>
+      if (this.dbg(DBG.STATE)) this.log.log(this.now, DBG.STATE, () =>
         `${PROTO_NAME[proto]!.toUpperCase()} ${['input', 'output', 'input only'][d]} ` +
         `${names[cur]}->${names[next]} ${this.connLabel(cp)}`);
     }
@@ -1323,7 +1328,7 @@ export class Engine {
       t.timeout[i] = CONN_DEFER_TIMEOUT;
       if (this.syncState & SYNC_STATE.MASTER) this.syncHook?.(i, this.tunables.v.sync_threshold!);
       t.arm(i, firedAt + CONN_DEFER_TIMEOUT);
-      this.log.log(this.now, DBG.CONN, () => `delayed: conn ${this.connLabel(i)} controls ${t.nControl[i]}`);
+      if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `delayed: conn ${this.connLabel(i)} controls ${t.nControl[i]}`);
       return;
     }
     const ctl = t.control[i]!;
@@ -1333,11 +1338,11 @@ export class Engine {
       t.control[i] = -1;
       if (hasRef && t.nControl[ctl] === 0 &&
           (!(t.flags[ctl]! & CONN_F.TEMPLATE) || !(t.state[ctl]! & CTPL_S.ASSURED))) {
-        this.log.log(this.now, DBG.DROP_ENTRY, () => 'drop controlling connection');
+        if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => 'drop controlling connection');
         this.delEntry(ctl);
       }
     }
-    this.log.log(this.now, DBG.CONN, () => `expire conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `expire conn ${this.connLabel(i)}`);
     this.unbindDest(i);
     if (!(t.flags[i]! & CONN_F.TEMPLATE)) this.counters.connsExpired++;
     this.tally[this.tallyIndex(i)]!--;

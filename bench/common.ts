@@ -58,8 +58,9 @@ export function gc(): void {
   if (g) { g(); g(); }
 }
 
+/** JS heap plus memory outside it (typed arrays live there); `external` already includes arrayBuffers. */
 export function memoryInUse(): number {
   gc();
   const m = process.memoryUsage();
-  return m.heapUsed + m.external + m.arrayBuffers;
+  return m.heapUsed + m.external;
 }

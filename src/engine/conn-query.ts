@@ -34,6 +34,22 @@ type Pred = (i: number) => boolean;
 const PROTOS: Record<string, number> = {tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP, ip: IPPROTO_IP};
 
 function addrPred(t: ConnTable, a: Addr, port: number | null): Pred {
+  if (typeof a === 'number') {
+    // IPv4: compare the stored words directly (no decoding), the fast path for a 1M-entry scan.
+    const {afBits, caddr, vaddr, daddr, cport, vport, dport} = t;
+    if (port === null) {
+      return (i) => {
+        const f = afBits[i]!;
+        return ((f & 2) === 0 && daddr[i] === a) ||
+          ((f & 1) === 0 && (caddr[i] === a || (vaddr[i] === a && (f & 4) === 0)));
+      };
+    }
+    return (i) => {
+      const f = afBits[i]!;
+      return ((f & 2) === 0 && daddr[i] === a && dport[i] === port) || ((f & 1) === 0 &&
+        ((caddr[i] === a && cport[i] === port) || (vaddr[i] === a && vport[i] === port && (f & 4) === 0)));
+    };
+  }
   const matchAddr = (i: number) =>
     t.clientAddr(i) === a || t.destAddr(i) === a || (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a);
   if (port === null) return matchAddr;
@@ -75,9 +91,10 @@ function sortKey(host: QueryHost, k: ConnSortKey): (i: number) => number {
   const t = host.table;
   switch (k) {
     case 'proto': return (i) => t.proto[i]!;
-    case 'client': return (i) => addrKey(t.clientAddr(i)) * 65536 + t.cport[i]!;
-    case 'virtual': return (i) => addrKey(t.virtualAddr(i)) * 65536 + t.vport[i]!;
-    case 'real': return (i) => addrKey(t.destAddr(i)) * 65536 + t.dport[i]!;
+    // IPv4 words sort as themselves; IPv6 addresses after all IPv4 ones, by their fold.
+    case 'client': return (i) => (t.afBits[i]! & 1 ? addrKey(t.clientAddr(i)) : t.caddr[i]!) * 65536 + t.cport[i]!;
+    case 'virtual': return (i) => (t.afBits[i]! & 1 ? addrKey(t.virtualAddr(i)) : t.vaddr[i]!) * 65536 + t.vport[i]!;
+    case 'real': return (i) => (t.afBits[i]! & 2 ? addrKey(t.destAddr(i)) : t.daddr[i]!) * 65536 + t.dport[i]!;
     case 'state': return (i) => t.proto[i]! * 256 + t.state[i]! + (t.flags[i]! & CONN_F.TEMPLATE ? 65536 : 0);
     case 'expires': return (i) => t.expires[i]!;
     case 'inpkts': return (i) => t.inPkts[i]!;
@@ -150,28 +167,29 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
     preds.push((i) => host.stateName(i) === st);
   }
   if (q.text && q.text.trim()) preds.push(compileText(host, q.text));
-  const match = (i: number) => {
+  const match: Pred = preds.length === 0 ? () => true : preds.length === 1 ? preds[0]! : (i) => {
     for (const p of preds) if (!p(i)) return false;
     return true;
   };
+  const hw = t.highWater;
   const offset = Math.max(0, q.offset ?? 0);
   const limit = Math.max(0, q.limit ?? 50);
   let total = 0;
   if (!q.sort) {
     const ids: number[] = [];
-    t.forEachLive((i) => {
-      if (!match(i)) return;
+    for (let i = 0; i < hw; i++) {
+      if (!t.isLive(i) || !match(i)) continue;
       if (total >= offset && ids.length < limit) ids.push(i);
       total++;
-    });
+    }
     return {total, ids};
   }
   const key = sortKey(host, q.sort);
   const top = new TopK(offset + limit, q.desc ? -1 : 1);
-  t.forEachLive((i) => {
-    if (!match(i)) return;
+  for (let i = 0; i < hw; i++) {
+    if (!t.isLive(i) || !match(i)) continue;
     total++;
     top.offer(key(i), i);
-  });
+  }
   return {total, ids: top.sorted().slice(offset, offset + limit)};
 }

@@ -337,3 +337,15 @@ describe('other packet-path tunables', () => {
     expect(b.state('tcp', '192.0.2.1:1', '10.0.0.1:80')).toBe('ESTABLISHED');
   });
 });
+
+describe('ignore_tunneled', () => {
+  it('an IPIP packet is accepted; with ignore_tunneled it is marked IPVS-owned', () => {
+    const b = new Bench();
+    b.service('tcp', '10.0.0.1:80', {scheduler: 'rr'});
+    const ipip = {af: 4 as const, proto: 4, src: 0xc0000201, sport: 0, dst: 0x0a000001, dport: 0, tcpFlags: 0,
+      sctpChunk: 0, sctpChunkLen: 0, sctpNextChunk: -1, len: 80, fwmark: 0, df: false, icmp: null};
+    expect(b.e.inbound(ipip)).toMatchObject({action: 'accept', reason: 'unsupported-proto'});
+    b.e.setTunable('ignore_tunneled', '1');
+    expect(b.e.inbound(ipip)).toMatchObject({action: 'accept', reason: 'tunneled-ignored'});
+  });
+});

@@ -46,9 +46,19 @@ export class DebugLog {
     return level <= this.level();
   }
 
+  /** Record a lazily built message (its builder runs only if the level is kept). */
   log(now: number, level: number, msg: () => string): void {
     if (level > this.level()) return;
-    this.ring[this.next] = {t: now, level, msg: msg(), seq: ++this.seq};
+    this.put(now, level, msg());
+  }
+
+  /**
+   * Record a built message. Hot paths test the level first and call this, so they need no
+   * closure (a closure would make V8 heap-allocate the caller's captured variables on every call).
+   */
+  put(now: number, level: number, msg: string): void {
+    if (level > this.level()) return;
+    this.ring[this.next] = {t: now, level, msg, seq: ++this.seq};
     this.next = (this.next + 1) % this.capacity;
   }
 

@@ -236,7 +236,7 @@ export class Engine {
     } else if (name === 'run_estimation' || name === 'est_cpulist') {
       this.updateEstimationState();
     }
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sysctl ${name} = ${this.tunables.read(name)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `sysctl ${name} = ${this.tunables.read(name)}`);
   }
 
   private updateEstimationState(): void {
@@ -273,12 +273,11 @@ export class Engine {
     const switched = this.defense.update(this.availablePages());
     for (const name of ['drop_entry', 'drop_packet', 'secure_tcp'] as const) {
       if (before[name] !== this.tunables.v[name]) {
-        if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => `defense: ${name} ${before[name]} -> ${this.tunables.v[name]}`);
+        if (this.dbg(DBG.ERROR)) this.log.put(this.now, DBG.ERROR, `defense: ${name} ${before[name]} -> ${this.tunables.v[name]}`);
       }
     }
     if (switched) {
-      if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () =>
-        `secure_tcp: TCP now uses the ${this.defense.secureTable ? 'secure (dos)' : 'normal'} state table`);
+      if (this.dbg(DBG.ERROR)) this.log.put(this.now, DBG.ERROR, `secure_tcp: TCP now uses the ${this.defense.secureTable ? 'secure (dos)' : 'normal'} state table`);
     }
   }
 
@@ -299,7 +298,7 @@ export class Engine {
         if (!t.isLive(i) || t.nControl[i]! > 0) return;
         const cause = this.dropEntryCause(i);
         if (cause === null) return;
-        if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => `drop connection ${this.connLabel(i)} (${cause})`);
+        if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `drop connection ${this.connLabel(i)} (${cause})`);
         this.counters.dropEntry.set(cause, (this.counters.dropEntry.get(cause) ?? 0) + 1);
         this.delEntry(i);
       });
@@ -421,7 +420,7 @@ export class Engine {
       if (key.port === 0) this.port0Services++;
     }
     this.enabled = true;
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `add service ${this.serviceLabel(svc)} scheduler ${svc.scheduler}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `add service ${this.serviceLabel(svc)} scheduler ${svc.scheduler}`);
     return svc;
   }
 
@@ -443,7 +442,7 @@ export class Engine {
     svc.netmask = o.netmask >>> 0;
     svc.prefixLen = o.prefixLen;
     svc.pe = o.pe;
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `edit service ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `edit service ${this.serviceLabel(svc)}`);
     return svc;
   }
 
@@ -459,7 +458,7 @@ export class Engine {
       if (key.port === FTPPORT) this.ftpServices--;
       if (key.port === 0) this.port0Services--;
     }
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `del service ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `del service ${this.serviceLabel(svc)}`);
   }
 
   /** ipvsadm -C: delete every service. */
@@ -520,7 +519,7 @@ export class Engine {
       this.trash = this.trash.filter((d) => d !== dest);
       dest.inTrash = false;
       dest.idleStart = 0;
-      if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(addr, port)} from trash`);
+      if (this.dbg(DBG.DEST_TRASH)) this.log.put(this.now, DBG.DEST_TRASH, `move dest ${formatAddrPort(addr, port)} from trash`);
     } else {
       dest = {
         id: this.nextDestId++, af, addr, port, svc, weight: 0, lastWeight: 0, fwd: 'route', connFlags: 0,
@@ -530,7 +529,7 @@ export class Engine {
       this.dests[dest.id] = dest;
     }
     this.updateDest(svc, dest, o, true);
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `add dest ${formatAddrPort(addr, port)} to ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `add dest ${formatAddrPort(addr, port)} to ${this.serviceLabel(svc)}`);
     return dest;
   }
 
@@ -542,7 +541,7 @@ export class Engine {
     const o = withDestDefaults(opts);
     this.validateDest(svc, dest.af, o);
     this.updateDest(svc, dest, o, false);
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `edit dest ${formatAddrPort(addr, port)} in ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `edit dest ${formatAddrPort(addr, port)} in ${this.serviceLabel(svc)}`);
     return dest;
   }
 
@@ -576,7 +575,7 @@ export class Engine {
     const dest = this.findDest(svc, addr, port);
     if (!dest) throw new IpvsError('ENOENT', `no such destination: ${formatAddrPort(addr, port)}`);
     this.unlinkDest(svc, dest, false);
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `del dest ${formatAddrPort(addr, port)} from ${this.serviceLabel(svc)}`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `del dest ${formatAddrPort(addr, port)} from ${this.serviceLabel(svc)}`);
   }
 
   private unlinkDest(svc: Service, dest: Dest, svcGoing: boolean): void {
@@ -588,7 +587,7 @@ export class Engine {
     dest.idleStart = 0;
     if (this.trash.length === 0) this.nextTrash = this.now + DEST_TRASH_PERIOD / 2;
     this.trash.push(dest);
-    if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `move dest ${formatAddrPort(dest.addr, dest.port)} into trash`);
+    if (this.dbg(DBG.DEST_TRASH)) this.log.put(this.now, DBG.DEST_TRASH, `move dest ${formatAddrPort(dest.addr, dest.port)} into trash`);
     if (!svcGoing && this.tunables.v.expire_nodest_conn) this.nodestFlushAt = Math.min(this.nodestFlushAt, this.now + 1);
     if (svcGoing && this.tunables.v.expire_nodest_conn) this.nodestFlushAt = Math.min(this.nodestFlushAt, this.now + 1);
   }
@@ -599,7 +598,7 @@ export class Engine {
       if (d.refs > 0) return true;
       if (!d.idleStart) { d.idleStart = this.now; return true; }
       if (this.now < d.idleStart + DEST_TRASH_PERIOD) return true;
-      if (this.dbg(DBG.DEST_TRASH)) this.log.log(this.now, DBG.DEST_TRASH, () => `removing dest ${formatAddrPort(d.addr, d.port)} from trash`);
+      if (this.dbg(DBG.DEST_TRASH)) this.log.put(this.now, DBG.DEST_TRASH, `removing dest ${formatAddrPort(d.addr, d.port)} from trash`);
       this.dests[d.id] = undefined;
       return false;
     });
@@ -618,7 +617,7 @@ export class Engine {
     for (const i of victims) {
       if (!t.isLive(i) || t.nControl[i]! > 0) continue;
       const ctl = t.control[i]!;
-      if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => `del connection ${this.connLabel(i)} (destination gone)`);
+      if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `del connection ${this.connLabel(i)} (destination gone)`);
       this.delEntry(i);
       if (ctl >= 0 && t.isLive(ctl) && t.nControl[ctl] === 0) this.delEntry(ctl);
     }
@@ -669,7 +668,7 @@ export class Engine {
     };
     this.syncDaemons[cfg.role] = full;
     this.syncState |= cfg.role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP;
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${cfg.role} started (syncid ${syncId}, ${full.mcastIfn})`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `sync daemon ${cfg.role} started (syncid ${syncId}, ${full.mcastIfn})`);
     return full;
   }
 
@@ -678,7 +677,7 @@ export class Engine {
     if (!this.syncDaemons[role]) throw new IpvsError('ESRCH', `sync daemon ${role} is not running`);
     delete this.syncDaemons[role];
     this.syncState &= ~(role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP);
-    if (this.dbg(DBG.CONFIG)) this.log.log(this.now, DBG.CONFIG, () => `sync daemon ${role} stopped`);
+    if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `sync daemon ${role} stopped`);
   }
 
   /** ipvsadm --set tcp tcpfin udp (seconds; 0 keeps a value). All-or-nothing validation. */
@@ -752,11 +751,13 @@ export class Engine {
     if (!this.enabled) return this.setVerdict('accept', VERDICT_ACCEPT_NOT_IPVS);
     if (p.proto === IPPROTO_ICMP || p.proto === IPPROTO_ICMPV6) return this.inIcmp(p);
     if (p.proto !== IPPROTO_TCP && p.proto !== IPPROTO_UDP && p.proto !== IPPROTO_SCTP) {
-      return this.setVerdict('accept', 'unsupported-proto');
+      // ignore_tunneled marks such packets (IPIP, GRE...) as IPVS-owned so that, decapsulated, they
+      // are not processed again; either way they continue to the local stack.
+      return this.setVerdict('accept', this.tunables.v.ignore_tunneled ? 'tunneled-ignored' : 'unsupported-proto');
     }
     const t = this.table;
     let cp = t.inLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport);
-    if (this.dbg(DBG.PKT)) this.log.log(this.now, DBG.PKT, () => `ip_vs_in: ${describePacket(p)} ${cp >= 0 ? 'hit' : 'miss'}`);
+    if (this.dbg(DBG.PKT)) this.log.put(this.now, DBG.PKT, `ip_vs_in: ${describePacket(p)} ${cp >= 0 ? 'hit' : 'miss'}`);
 
     if (cp >= 0 && this.isNewConn(p)) {
       // Port reuse (spec §4.7)
@@ -788,7 +789,7 @@ export class Engine {
           if (oldCt) return this.setVerdict('drop', 'conntrack-reuse');
           cp = -1;
         } else {
-          if (this.dbg(DBG.SCHED)) this.log.log(this.now, DBG.SCHED, () => `drop packet of ${this.connLabel(cp)}: destination unavailable`);
+          if (this.dbg(DBG.SCHED)) this.log.put(this.now, DBG.SCHED, `drop packet of ${this.connLabel(cp)}: destination unavailable`);
           return this.setVerdict('drop', 'dest-unavailable', cp, dest);
         }
       }
@@ -918,14 +919,13 @@ export class Engine {
       }
     }
     const svc = this.serviceFind(p.af, p.fwmark, p.proto, p.dst, p.dport);
-    if (this.dbg(DBG.SVC_LOOKUP)) this.log.log(this.now, DBG.SVC_LOOKUP, () =>
-      `lookup service: ${formatAddrPort(p.dst, p.dport)} -> ${svc ? this.serviceLabel(svc) : 'not found'}`);
+    if (this.dbg(DBG.SVC_LOOKUP)) this.log.put(this.now, DBG.SVC_LOOKUP, `lookup service: ${formatAddrPort(p.dst, p.dport)} -> ${svc ? this.serviceLabel(svc) : 'not found'}`);
     if (!svc) {
       this.setVerdict('accept', VERDICT_ACCEPT_NOT_IPVS);
       return -1;
     }
     if (this.defense.todrop()) {
-      if (this.dbg(DBG.PKT)) this.log.log(this.now, DBG.PKT, () => `drop_packet: dropping ${describePacket(p)}`);
+      if (this.dbg(DBG.PKT)) this.log.put(this.now, DBG.PKT, `drop_packet: dropping ${describePacket(p)}`);
       this.setVerdict('drop', 'drop-packet-defense');
       return -1;
     }
@@ -942,7 +942,7 @@ export class Engine {
     if (svc.flags & SVC_F.PERSISTENT) return this.schedPersist(svc, p);
     if (svc.key.kind === 'addr' && p.dport !== svc.key.port) {
       if (svc.key.port === 0) {
-        if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => 'Schedule: port zero only supported in persistent services, check your ipvs configuration');
+        if (this.dbg(DBG.ERROR)) this.log.put(this.now, DBG.ERROR, 'Schedule: port zero only supported in persistent services, check your ipvs configuration');
       }
       return -1;
     }
@@ -958,10 +958,9 @@ export class Engine {
     const sched = findScheduler(svc.scheduler);
     const dest = sched ? sched.schedule(svc, p, this.schedCtx) : null;
     if (!dest) {
-      if (this.dbg(DBG.ERROR)) this.log.log(this.now, DBG.ERROR, () => `${svc.scheduler}: ${this.serviceLabel(svc)} - no destination available`);
+      if (this.dbg(DBG.ERROR)) this.log.put(this.now, DBG.ERROR, `${svc.scheduler}: ${this.serviceLabel(svc)} - no destination available`);
     } else {
-      if (this.dbg(DBG.SCHED)) this.log.log(this.now, DBG.SCHED, () =>
-        `${svc.scheduler}: ${describePacket(p)} -> ${formatAddrPort(dest.addr, dest.port)} ` +
+      if (this.dbg(DBG.SCHED)) this.log.put(this.now, DBG.SCHED, `${svc.scheduler}: ${describePacket(p)} -> ${formatAddrPort(dest.addr, dest.port)} ` +
         `activeconns ${dest.activeConns} inactconns ${dest.inactConns} weight ${dest.weight}`);
     }
     return dest;
@@ -992,7 +991,7 @@ export class Engine {
       const dport = svc.key.kind === 'addr' && p.dport === svcPort && svcPort !== FTPPORT ? dest.port : 0;
       ct = this.connNew(p.af, tplProto, snet, 0, tplVaddr, tplVport, dest, dport, CONN_F.TEMPLATE, p.fwmark, fwmarkKey);
       t.timeout[ct] = svc.timeout;
-      if (this.dbg(DBG.BIND)) this.log.log(this.now, DBG.BIND, () => `new template ${this.connLabel(ct)}`);
+      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `new template ${this.connLabel(ct)}`);
     } else {
       dest = this.destOf(ct)!;
     }
@@ -1020,7 +1019,7 @@ export class Engine {
           t.cport[ct] = 0;
         });
       }
-      if (this.dbg(DBG.BIND)) this.log.log(this.now, DBG.BIND, () => `template ${this.connLabel(ct)} invalidated`);
+      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `template ${this.connLabel(ct)} invalidated`);
       return false;
     }
     return true;
@@ -1070,7 +1069,7 @@ export class Engine {
     t.timeout[i] = CONN_INITIAL_TIMEOUT;
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
-    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `new conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `new conn ${this.connLabel(i)}`);
     return i;
   }
 
@@ -1189,8 +1188,7 @@ export class Engine {
         }
       }
       if (next === established) this.assureController(cp);
-      if (this.dbg(DBG.STATE)) this.log.log(this.now, DBG.STATE, () =>
-        `${PROTO_NAME[proto]!.toUpperCase()} ${['input', 'output', 'input only'][d]} ` +
+      if (this.dbg(DBG.STATE)) this.log.put(this.now, DBG.STATE, `${PROTO_NAME[proto]!.toUpperCase()} ${['input', 'output', 'input only'][d]} ` +
         `${names[cur]}->${names[next]} ${this.connLabel(cp)}`);
     }
     if (next !== cur) {
@@ -1328,7 +1326,7 @@ export class Engine {
       t.timeout[i] = CONN_DEFER_TIMEOUT;
       if (this.syncState & SYNC_STATE.MASTER) this.syncHook?.(i, this.tunables.v.sync_threshold!);
       t.arm(i, firedAt + CONN_DEFER_TIMEOUT);
-      if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `delayed: conn ${this.connLabel(i)} controls ${t.nControl[i]}`);
+      if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `delayed: conn ${this.connLabel(i)} controls ${t.nControl[i]}`);
       return;
     }
     const ctl = t.control[i]!;
@@ -1338,11 +1336,11 @@ export class Engine {
       t.control[i] = -1;
       if (hasRef && t.nControl[ctl] === 0 &&
           (!(t.flags[ctl]! & CONN_F.TEMPLATE) || !(t.state[ctl]! & CTPL_S.ASSURED))) {
-        if (this.dbg(DBG.DROP_ENTRY)) this.log.log(this.now, DBG.DROP_ENTRY, () => 'drop controlling connection');
+        if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, 'drop controlling connection');
         this.delEntry(ctl);
       }
     }
-    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `expire conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `expire conn ${this.connLabel(i)}`);
     this.unbindDest(i);
     if (!(t.flags[i]! & CONN_F.TEMPLATE)) this.counters.connsExpired++;
     this.tally[this.tallyIndex(i)]!--;

@@ -120,6 +120,7 @@ export type VerdictReason =
   | 'backup-only'
   | 'not-ipvs'             // no service / not a first packet: continues to the local stack
   | 'unsupported-proto'
+  | 'tunneled-ignored'     // unsupported protocol marked IPVS-owned (ignore_tunneled)
   | 'first-packet-filter'  // e.g. a TCP ACK with no entry and sloppy_tcp=0
   | 'drop-packet-defense'  // ip_vs_todrop
   | 'no-destination'       // ip_vs_leave: ICMP port unreachable sent

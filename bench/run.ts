@@ -5,12 +5,14 @@ import os from 'node:os';
 import type {BenchFigure} from './common.js';
 import {runEngineBench} from './engine.js';
 import {runSchedBench} from './sched.js';
+import {runSoakBench} from './soak.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const sections: [string, () => Promise<BenchFigure[]>][] = [
   ['Engine packet path, scale, expiry and queries', () => runEngineBench(log)],
   ['Schedulers (decisions per second, rr = baseline)', () => runSchedBench()],
+  ['Flood soak (the whole simulation: generators, engine, timers)', () => runSoakBench()],
 ];
 
 function fmt(v: number): string {

@@ -1166,7 +1166,7 @@ export class Engine {
     const cur = t.state[cp]!;
     let next: number, active: readonly boolean[], timeouts: readonly number[], names: readonly string[], established: number;
     if (proto === IPPROTO_TCP) {
-      this.trackConntrack(cp, dir, p.tcpFlags);
+      if (t.flags[cp]! & CONN_F.NFCT) this.trackConntrack(cp, dir, p.tcpFlags);
       next = tcpNextState(this.defense.secureTable, d, p.tcpFlags, cur);
       active = TCP_ACTIVE; timeouts = this.timeouts.tcp; names = TCP_STATE_NAMES; established = TCP_STATE.ESTABLISHED;
     } else {

@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, then BENCHMARKS.md. Figures are ratios to baselines measured
 // in the same run; absolute numbers vary with the machine's load.
-import {writeFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import type {BenchFigure} from './common.js';
 import {runEngineBench} from './engine.js';
@@ -40,6 +40,7 @@ for (const [title, run] of sections) {
   }
   lines.push('');
 }
+lines.push(readFileSync(new URL('./notes.md', import.meta.url), 'utf8'));
 const extra = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'BENCHMARKS.md';
 writeFileSync(extra!, `${lines.join('\n')}\n`);
 log(`wrote ${extra}`);

@@ -95,7 +95,14 @@ const MAX_RESPONSE_SEGS = 64;
 /** SYN retransmissions of a Linux client: 1 s, then 2 s later. */
 const SYN_RETRY_MS = [1000, 2000];
 
+/** Where a generator's packets go (default: straight into the engine); lets a runner trace them. */
+export type PacketSink = (dir: 'in' | 'out', p: Packet) => Verdict;
+
 export class Generator {
+  /** Arrivals stop at this virtual time (sessions in flight still finish). */
+  stopAt = Infinity;
+  /** Optional packet sink (tracing); the engine's inbound/outbound otherwise. */
+  sink: PacketSink | null = null;
   readonly stats: GeneratorStats = {sessions: 0, packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, accepted: 0, capped: 0};
   running = true;
   private readonly rng: Rng;
@@ -151,13 +158,14 @@ export class Generator {
 
   /** Time of this generator's next event (Infinity if none). */
   nextTime(): number {
-    const a = this.running && this.spec.rate > 0 ? this.nextArrival : Infinity;
+    const a = this.running && this.spec.rate > 0 && this.nextArrival < this.stopAt ? this.nextArrival : Infinity;
     return Math.min(a, this.pending.peekTime());
   }
 
   /** Emit the next event: an arrival or a pending session step. The engine is already at `now`. */
   fire(e: Engine, now: number): void {
-    if (this.pending.peekTime() <= now && !(this.running && this.nextArrival < this.pending.peekTime())) {
+    const arrival = this.running && this.spec.rate > 0 && this.nextArrival < this.stopAt ? this.nextArrival : Infinity;
+    if (this.pending.peekTime() <= now && !(arrival < this.pending.peekTime())) {
       const s = this.pending.pop()!;
       if (this.spec.proto === 'udp' && this.spec.kind === 'clients') this.udpExchange(e, now, s);
       else this.sessionStep(e, now, s);
@@ -193,15 +201,24 @@ export class Generator {
     return v;
   }
 
-  private sendIn(e: Engine, src: Addr, sport: number, flags: number, len: number): Verdict {
+  private in(e: Engine, p: Packet): Verdict {
     this.stats.packetsIn++;
-    return this.count(e.inbound(setTcp(this.pkt, this.af, src, sport, this.vip, this.vport, flags, len)));
+    return this.count(this.sink ? this.sink('in', p) : e.inbound(p));
+  }
+
+  private out(e: Engine, p: Packet): void {
+    this.stats.packetsOut++;
+    if (this.sink) this.sink('out', p);
+    else e.outbound(p);
+  }
+
+  private sendIn(e: Engine, src: Addr, sport: number, flags: number, len: number): Verdict {
+    return this.in(e, setTcp(this.pkt, this.af, src, sport, this.vip, this.vport, flags, len));
   }
 
   private sendOut(e: Engine, s: Session, flags: number, len: number): void {
     if (s.rs === null || this.failed.has(`${s.rs}|${s.rsPort}`)) return;
-    this.stats.packetsOut++;
-    e.outbound(setTcp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, flags, len));
+    this.out(e, setTcp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, flags, len));
   }
 
   private schedule(at: number, s: Session): void {
@@ -234,14 +251,16 @@ export class Generator {
         return;
       case 'udpflood': {
         this.stats.sessions++;
-        this.stats.packetsIn++;
         const len = this.spec.len ?? (this.af === 4 ? 28 + 64 : 48 + 64);
-        this.count(e.inbound(setUdp(this.pkt, this.af, this.randomSource(), this.randomPort(), this.vip, this.vport, len)));
+        this.in(e, setUdp(this.pkt, this.af, this.randomSource(), this.randomPort(), this.vip, this.vport, len));
         return;
       }
       case 'portreuse': {
+        // Arrivals bring each (client, port) tuple up once; from then on each tuple loops by
+        // itself (connect, exchange, close, wait reuseAfter, reconnect from the same port).
         const clients = Math.max(1, this.spec.clients ?? 16), ports = Math.max(1, this.spec.ports ?? 4);
-        const k = this.reuseCursor++ % (clients * ports);
+        if (this.reuseCursor >= clients * ports) return;
+        const k = this.reuseCursor++;
         const client = this.af === 4 ? ((this.srcBase as number) + (k % clients) % this.srcSize) >>> 0 : this.randomSource();
         const s = this.newSession(client, 40000 + Math.floor(k / clients));
         if (s) this.sessionStep(e, now, s);
@@ -260,8 +279,7 @@ export class Generator {
   private udpExchange(e: Engine, now: number, s: Session): void {
     const hdr = this.af === 4 ? 28 : 48;
     if (s.step === 0) {
-      this.stats.packetsIn++;
-      const v = this.count(e.inbound(setUdp(this.pkt, this.af, s.client, s.cport, this.vip, this.vport, hdr + (this.spec.request ?? 60))));
+      const v = this.in(e, setUdp(this.pkt, this.af, s.client, s.cport, this.vip, this.vport, hdr + (this.spec.request ?? 60)));
       if (v.action !== 'forward' || !v.dest || (e.table.flags[v.conn]! & CONN_F.FWD_MASK) !== CONN_F.MASQ) return;
       s.rs = v.dest.addr;
       s.rsPort = e.table.dport[v.conn]!;
@@ -270,8 +288,7 @@ export class Generator {
       return;
     }
     if (s.rs === null || this.failed.has(`${s.rs}|${s.rsPort}`)) return;
-    this.stats.packetsOut++;
-    e.outbound(setUdp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, hdr + (this.spec.response ?? 200)));
+    this.out(e, setUdp(this.pkt, this.af, s.rs, s.rsPort, s.client, s.cport, hdr + (this.spec.response ?? 200)));
   }
 
   /**
@@ -290,7 +307,6 @@ export class Generator {
           const nat = (c.flags[v.conn]! & CONN_F.FWD_MASK) === CONN_F.MASQ;
           s.rs = nat ? v.dest.addr : null;
           s.rsPort = c.dport[v.conn]!;
-          if (this.failed.has(`${v.dest.addr}|${v.dest.port}`)) s.rs = nat ? v.dest.addr : null;
           s.step = 1;
           this.schedule(now + half, s);
         } else if (s.synTries < SYN_RETRY_MS.length && v.action === 'drop') {

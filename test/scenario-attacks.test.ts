@@ -59,7 +59,7 @@ describe('attack scenarios (examples/)', () => {
     const err = await runScenario(parseScenario(bad, 'x.yaml')).then(() => null, (e: ScenarioError) => e);
     expect(err).toBeInstanceOf(ScenarioError);
     // the flood is on line 13 of the example; column 70 is where the bad key starts
-    expect(err!.format('x.yaml')).toMatch(/^x\.yaml:14:\d+: traffic\[1\]: unknown key 'burst'/);
+    expect(err!.format('x.yaml')).toMatch(/^x\.yaml:13:70: traffic\[1\]: unknown key 'burst'/);
     const bad2 = readFileSync('examples/synflood-no-defense.yaml', 'utf8').replace('kind: synflood', 'kind: tsunami');
     await expect(runScenario(parseScenario(bad2, 'x.yaml'))).rejects.toThrow(/kind: expected one of/);
   });

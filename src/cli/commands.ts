@@ -4,4 +4,9 @@ export type CommandModule = {run(args: string[]): Promise<number>; usage: string
 
 export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo-cmd.js'),
+  sync: () => import('./sync-cmd.js'),
+  ui: () => import('./ui-cmd.js'),
+  ipvsadm: () => import('./ipvsadm-cmd.js'),
+  sysctl: () => import('./sysctl-cmd.js'),
+  run: () => import('./run-cmd.js'),
 };

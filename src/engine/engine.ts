@@ -680,6 +680,61 @@ export class Engine {
     if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `sync daemon ${role} stopped`);
   }
 
+  // ===== sync support =====
+  // What ip_vs_proc_conn (src/engine/sync-apply.ts) needs of the connection machinery on a backup.
+  // Only used by the sync layer; nothing on the packet path calls these.
+
+  /**
+   * ip_vs_conn_new for an entry received from a master: the real server address and port come from
+   * the message (the dest may be null: the entry then stays unbound), `flags` already carry SYNC.
+   * Returns the new entry; state 0, timeout 3 s, timer armed, as any new entry.
+   */
+  syncConnNew(c: {
+    af: Af; proto: number; caddr: Addr; cport: number; vaddr: Addr; vport: number; daddr: Addr; dport: number;
+    flags: number; fwmark: number; fwmarkTemplate: boolean;
+  }, dest: Dest | null): number {
+    const t = this.table;
+    let flags = c.flags;
+    if (this.tunables.v.conntrack) flags |= CONN_F.NFCT;
+    const i = t.create({
+      af: c.af, daf: c.af, proto: c.proto, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr, vport: c.vport,
+      daddr: c.daddr, dport: c.dport, flags, fwmark: c.fwmark, dest: -1, fwmarkTemplate: c.fwmarkTemplate,
+    }, this.now, !(flags & CONN_F.ONE_PACKET));
+    if (dest) this.bindDest(i, dest);
+    this.tally[this.tallyIndex(i)]!++;
+    t.timeout[i] = CONN_INITIAL_TIMEOUT;
+    t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
+    if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
+    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `BACKUP, new conn ${this.connLabel(i)}`);
+    return i;
+  }
+
+  /** ip_vs_try_bind_dest's binding step: bind an unbound entry (counters, flags from the dest). */
+  syncBindDest(i: number, dest: Dest): void {
+    if (this.table.dest[i]! >= 0) return;
+    this.bindDest(i, dest);
+  }
+
+  /** Set an entry's state as a sync update does (keeps the per-state tally right). */
+  syncSetState(i: number, state: number): void {
+    const t = this.table;
+    this.tally[this.tallyIndex(i)]!--;
+    t.state[i] = state;
+    this.tally[this.tallyIndex(i)]!++;
+  }
+
+  /** ip_vs_conn_expire_now on an entry a sync message replaces. */
+  syncExpireNow(i: number): void {
+    this.expireNow(i);
+  }
+
+  /** ip_vs_conn_put at the end of ip_vs_proc_conn: re-arm to now + timeout (ONE_PACKET: expire). */
+  syncPut(i: number): void {
+    this.connPut(i);
+  }
+
+  // ===== end of sync support =====
+
   /** ipvsadm --set tcp tcpfin udp (seconds; 0 keeps a value). All-or-nothing validation. */
   setTimeouts(tcp: number, tcpfin: number, udp: number): void {
     for (const [n, v] of [['tcp', tcp], ['tcpfin', tcpfin], ['udp', udp]] as const) {

@@ -51,7 +51,7 @@ export function renderLineChart(series: LineSeries[], width: number, height: num
   maxY = maxY <= 0 ? 1 : niceCeil(maxY * 1.1);
   const w = makeWidget(LineW, cols, rows, {
     showNthLabel: 1, xLabelPadding: 3, xPadding: 4, numYLabels: Math.max(2, Math.min(5, height - 1)), legend: {},
-    wholeNumbersOnly: true, minY: 0, maxY, abbreviate: true, showLegend: false,
+    wholeNumbersOnly: true, minY: 0, maxY, abbreviate: false, showLegend: false,
     style: {line: 'yellow', text: opts.mono ? 'white' : 'cyan', baseline: 'white'},
   });
   w.setData(series.map((s) => ({

@@ -1,0 +1,58 @@
+// Shared plumbing of `lvsdeck ipvsadm` and `lvsdeck sysctl`: the --state option, loading the
+// state file, and writing it back only after a successful, mutating command.
+import {readFileSync} from 'node:fs';
+import type {Engine} from '../engine/engine.js';
+import {StateError, defaultStatePath, loadStateFile, saveStateFile} from './state.js';
+
+/** Remove `--state FILE` / `--state=FILE` from the arguments; returns the path and the rest. */
+export function takeStateOption(args: readonly string[]): {statePath: string; rest: string[]} | {error: string} {
+  let statePath: string | null = null;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--state') {
+      const v = args[i + 1];
+      if (v === undefined || v === '') return {error: 'lvsdeck: --state needs a file name'};
+      statePath = v;
+      i++;
+    } else if (a.startsWith('--state=')) {
+      statePath = a.slice('--state='.length);
+      if (!statePath) return {error: 'lvsdeck: --state needs a file name'};
+    } else {
+      rest.push(a);
+    }
+  }
+  return {statePath: statePath ?? defaultStatePath(), rest};
+}
+
+/** Load the engine for a CLI invocation; prints the error and returns null on failure. */
+export function loadForCli(statePath: string): Engine | null {
+  try {
+    return loadStateFile(statePath);
+  } catch (err) {
+    const msg = err instanceof StateError ? err.message : String(err);
+    process.stderr.write(`lvsdeck: state file ${msg}\n`);
+    return null;
+  }
+}
+
+export function saveForCli(statePath: string, e: Engine): boolean {
+  try {
+    saveStateFile(statePath, e);
+    return true;
+  } catch (err) {
+    process.stderr.write(`lvsdeck: cannot write state file ${statePath}: ${(err as Error).message}\n`);
+    return false;
+  }
+}
+
+/** All of standard input (ipvsadm -R reads it to the end, from a terminal too). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function readTextFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}

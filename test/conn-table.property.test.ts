@@ -60,12 +60,16 @@ describe('connection table (property)', () => {
       for (const m of model.values()) {
         const o = m.op;
         expect(t.inLookup(o.v6 ? 6 : 4, 6, addr(o.c, o.v6), o.cport, addr(100 + o.v, o.v6), o.vport)).toBe(m.id);
-        expect(t.outLookup(o.v6 ? 6 : 4, 6, addr(200, o.v6), 80, addr(o.c, o.v6), o.cport)).toBe(m.id);
+        // A reply names only the client and the real server: when one client port talks to two
+        // VIPs NATed to the same real server the first match in the chain wins, as in the kernel.
+        const out = t.outLookup(o.v6 ? 6 : 4, 6, addr(200, o.v6), 80, addr(o.c, o.v6), o.cport);
+        const hit = [...model.values()].find((x) => x.id === out)?.op;
+        expect(hit && [hit.c, hit.cport, hit.v6]).toEqual([o.c, o.cport, o.v6]);
         expect(t.expires[m.id]).toBe(m.expires);
       }
       // a key never added is never found
       expect(t.inLookup(4, 6, 0x0b000000, 1, 0x0a000064, 80)).toBe(-1);
-    }), {numRuns: 300});
+    }), {numRuns: Number(process.env.RUNS ?? 300)});
   });
 
   it('an entry never fires before its expiry time and always fires at it', () => {

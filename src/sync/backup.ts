@@ -1,0 +1,105 @@
+// The backup side (spec §5.6, §5.7): each received datagram is read into a buffer of sync_maxlen
+// bytes (longer ones are cut, so their size check fails, as with the kernel's recvmsg), decoded
+// and checked completely, then its accepted entries are applied in order with ip_vs_proc_conn.
+// Every outcome is counted by reason and logged at the kernel's debug levels.
+import {formatAddr} from '../engine/addr.js';
+import {DBG} from '../engine/debug-log.js';
+import type {Engine, SyncDaemonConfig} from '../engine/engine.js';
+import {applySyncConn, type SyncApplyResult} from '../engine/sync-apply.js';
+import {type DecodedMessage, decodeMessage} from './codec.js';
+import {backupSyncMaxLen, syncThreadCount} from './master.js';
+import {bump, newStats, type SyncDaemonStats} from './stats.js';
+
+export interface SyncBackupOptions {
+  threads?: number;
+  /** MTU of the receiving interface (sets the default sync_maxlen). */
+  ifMtu?: number;
+  /** Called before a datagram is applied: bring the engine's clock up to date. */
+  beforeApply?: () => void;
+}
+
+export interface ReceiveResult {
+  decoded: DecodedMessage;
+  applied: SyncApplyResult[];
+}
+
+export class SyncBackup {
+  readonly stats: SyncDaemonStats;
+  readonly syncMaxLen: number;
+  readonly threadCount: number;
+  private running = true;
+
+  constructor(readonly engine: Engine, readonly cfg: SyncDaemonConfig, private readonly opts: SyncBackupOptions = {}) {
+    this.threadCount = opts.threads ?? syncThreadCount(engine.tunables.v.sync_ports ?? 1);
+    this.syncMaxLen = backupSyncMaxLen(cfg, opts.ifMtu);
+    this.stats = newStats('backup', cfg.syncId & 0xff, this.threadCount, this.syncMaxLen);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  /** ip_vs_receive + ip_vs_process_message for one datagram. Never throws on its content. */
+  receive(datagram: Uint8Array, from: string | null = null): ReceiveResult {
+    const e = this.engine;
+    this.opts.beforeApply?.();
+    const bytes = datagram.length > this.syncMaxLen ? datagram.subarray(0, this.syncMaxLen) : datagram;
+    const s = this.stats;
+    s.messages.received++;
+    s.bytes.received += datagram.length;
+    s.lastMessageAt = e.now;
+    s.lastMessageWall = Date.now();
+    s.lastFrom = from;
+    const decoded = decodeMessage(bytes, {syncId: this.cfg.syncId});
+    const applied: SyncApplyResult[] = [];
+    if (!decoded.ok) {
+      const reason = decoded.reject!;
+      bump(s.messages.rejected, reason);
+      // IP_VS_DBG(2, "BACKUP, message header too short" / "bogus message size"), (7, "Ignoring syncid")
+      const level = reason === 'syncid' ? DBG.CONN : DBG.CONFIG;
+      if (e.log.enabled(level)) {
+        e.log.log(e.now, level, () => reason === 'syncid' ? `BACKUP, Ignoring syncid = ${decoded.syncId}` :
+          reason === 'too-short' ? 'BACKUP, message header too short' :
+          `BACKUP, bogus message size (${bytes.length} bytes, header says ${decoded.size})`);
+      }
+      return {decoded, applied};
+    }
+    for (const en of decoded.entries) {
+      s.entries.received++;
+      if (en.status === 'skip') {
+        bump(s.entries.rejected, en.reason!);
+        if (e.log.enabled(DBG.CONFIG)) {
+          e.log.log(e.now, DBG.CONFIG, () => `BACKUP${decoded.version === 0 ? ' v0' : ''}, entry ${en.index} skipped: ${en.reason}` +
+            ` (protocol ${en.conn.proto}, state ${en.conn.state})`);
+        }
+        continue;
+      }
+      if (en.oddTemplateState && e.log.enabled(DBG.CONN)) {
+        e.log.log(e.now, DBG.CONN, () => `BACKUP, Invalid tpl state ${en.conn.state}`);
+      }
+      const r = applySyncConn(e, en.conn, en.flags, decoded.version === 1 ? en.conn.timeout : 0);
+      s.applied[r.outcome]++;
+      applied.push(r);
+      if (e.log.enabled(DBG.CONN)) {
+        e.log.log(e.now, DBG.CONN, () => `BACKUP, ${r.outcome} ${formatAddr(en.conn.caddr)}:${en.conn.cport} -> ` +
+          `${formatAddr(en.conn.daddr)}:${en.conn.dport} state ${en.conn.state}`);
+      }
+    }
+    if (decoded.stop) {
+      const st = decoded.stop;
+      s.entries.received++;
+      bump(s.entries.rejected, st.reason);
+      // the entries announced after the one that stopped the datagram are lost with it
+      bump(s.entries.rejected, 'after-stop', Math.max(0, decoded.nrConns - st.index - 1));
+      bump(s.messages.rejected, 'partial');
+      if (e.log.enabled(DBG.ERROR)) {
+        e.log.log(e.now, DBG.ERROR, () => `BACKUP, Dropping buffer at entry ${st.index} (offset ${st.offset}): ${st.reason}`);
+      }
+    }
+    return {decoded, applied};
+  }
+}

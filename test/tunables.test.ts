@@ -797,3 +797,13 @@ describe('properties', () => {
     );
   });
 });
+
+describe('instance defaults derived from the host', () => {
+  it('sync_qlen_max and est_cpulist default to what this host gives them', () => {
+    const t = new Tunables({cpuCount: 4, syncQlenMaxDefault: 1234});
+    expect(t.defaultText('sync_qlen_max')).toBe('1234');
+    expect(t.read('sync_qlen_max')).toBe('1234');
+    expect(t.defaultText('est_cpulist')).toBe('0-3');
+    expect(t.defaultText('net.ipv4.vs.sync_threshold')).toBe('3\t50');
+  });
+});

@@ -830,6 +830,7 @@ export class Tunables {
    */
   readonly v: Record<string, number>;
   private readonly cpuCount: number;
+  private readonly qlenDefault: number;
   private cpus: Set<number>;
   private readonly onChange: ((name: string) => void) | undefined;
 
@@ -843,6 +844,7 @@ export class Tunables {
       throw new RangeError(`syncQlenMaxDefault must be a non-negative safe integer, got ${qlen}`);
     }
     this.cpuCount = cpuCount;
+    this.qlenDefault = qlen;
     this.onChange = opts.onChange;
     this.cpus = new Set(Array.from({length: cpuCount}, (_, i) => i));
 
@@ -916,6 +918,19 @@ export class Tunables {
   /** The configured CPU list as text ('' = estimation stopped). */
   cpulist(): string {
     return formatCpulist(this.cpus);
+  }
+
+  /**
+   * The default as this instance reads it back: like TUNABLES' defaultText, except for the two
+   * defaults the kernel derives from the host (sync_qlen_max from its memory, est_cpulist from
+   * its CPUs).
+   */
+  defaultText(name: string): string {
+    const d = findTunable(name);
+    if (!d) throw new Error(`${name}: no such tunable under /proc/sys/net/ipv4/vs`);
+    if (d.kind === 'ulong') return String(this.qlenDefault);
+    if (d.kind === 'cpulist') return formatCpulist(new Set(Array.from({length: this.cpuCount}, (_, i) => i)));
+    return d.defaultText;
   }
 
   /** All names, sorted. */

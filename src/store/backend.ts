@@ -158,9 +158,10 @@ export class LocalBackend implements DeckBackend {
   tunables(): TunableRow[] {
     return TUNABLES.map((d) => {
       const value = this.e.readTunable(d.name);
+      const defaultText = this.e.tunables.defaultText(d.name);
       return {
-        name: d.name, value, defaultText: d.defaultText, allowed: d.allowed, rule: d.rule, summary: d.summary,
-        help: d.help, handler: d.handler, category: d.category, differs: value !== d.defaultText,
+        name: d.name, value, defaultText, allowed: d.allowed, rule: d.rule, summary: d.summary,
+        help: d.help, handler: d.handler, category: d.category, differs: value !== defaultText,
       };
     });
   }

@@ -18,6 +18,10 @@ options:
   --fps N           UI refresh rate, 1..30 (default 10)
   --mono            no colours (also when NO_COLOR is set)
   --read-only       watch only: every change is refused
+  --sync ROLE       start a connection-sync daemon: master or backup (also :--start-daemon in the app)
+  --sync-peer H:P   sync over unicast UDP to/from H:P instead of multicast 224.0.0.81:8848
+  --mcast-interface IF  interface for multicast sync (default eth0, as ipvsadm)
+  --syncid N        sync id (0..255) for --sync
   --no-alt-screen   draw in the normal screen (debugging)
   -h, --help        this help
 Keys: press ? in the app.
@@ -30,6 +34,7 @@ export async function run(args: string[]): Promise<number> {
   let seedGiven = false, memoryGiven = false;
   let mono = false, readOnly = false, altScreen = true;
   let perfFile: string | undefined;
+  const sync: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string; syncId: number} = {roles: [], syncId: 0};
   let quitAfterMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -54,6 +59,15 @@ export async function run(args: string[]): Promise<number> {
         case '--mono': mono = true; break;
         case '--read-only': readOnly = true; break;
         case '--no-alt-screen': altScreen = false; break;
+        case '--sync': {
+          const role = val();
+          if (role !== 'master' && role !== 'backup') throw new Error(`--sync wants master or backup, got '${role}'`);
+          sync.roles.push(role);
+          break;
+        }
+        case '--sync-peer': sync.peer = val(); break;
+        case '--mcast-interface': sync.mcastInterface = val(); break;
+        case '--syncid': sync.syncId = intArg(a, val()); break;
         case '--perf-file': perfFile = val(); break;
         case '--quit-after': quitAfterMs = Number(val()) * 1000; break;
         case '-h': case '--help': process.stdout.write(HELP); return 0;
@@ -77,12 +91,36 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
   } else sim = buildDemo(seed, memory);
+  try {
+    await attachSync(sim, sync);
+  } catch (err) {
+    process.stderr.write(`lvsdeck: sync: ${(err as Error).message}\n`);
+    return 2;
+  }
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') mono = true;
   // React's production build: ~5-10 points less CPU and ~100 MB less memory (notes/tui-stack.md §4).
   // Set before React, Ink and the components load (run-app is imported below, not at the top).
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../ui/run-app.js');
   return runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message});
+}
+
+/**
+ * Host the sync daemons of this process: a manager polled after every advance reconciles the
+ * sockets with the roles the engine records (--sync here, --start-daemon from the command bar).
+ */
+async function attachSync(sim: Simulation,
+  o: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string; syncId: number}): Promise<void> {
+  const {SyncManager, udpTransport, parsePeer} = await import('../sync/index.js');
+  const e = sim.engine;
+  const mgr = new SyncManager(e, udpTransport({
+    peer: o.peer ? parsePeer(o.peer) : undefined,
+    mcastInterface: o.mcastInterface,
+    sockSize: () => e.tunables.v.sync_sock_size!,
+  }));
+  sim.sync = mgr;
+  sim.onAdvance((now) => mgr.poll(now));
+  for (const role of o.roles) await mgr.start({role, syncId: o.syncId, mcastIfn: o.mcastInterface});
 }
 
 function intArg(name: string, v: string): number {

@@ -4,6 +4,7 @@ import {Engine, type EngineOptions} from '../engine/engine.js';
 import {TimeHeap} from '../traffic/heap.js';
 import type {GeneratorSpec} from '../traffic/generators.js';
 import {TrafficMixer} from '../traffic/mixer.js';
+import type {SyncManager} from '../sync/manager.js';
 
 export interface SimulationOptions extends EngineOptions {
   seed?: number;
@@ -11,8 +12,12 @@ export interface SimulationOptions extends EngineOptions {
 
 export class Simulation {
   readonly engine: Engine;
+  /** The process's sync daemons, when a host attached them (stats for the UI). */
+  sync: SyncManager | null = null;
   readonly traffic: TrafficMixer;
   private readonly actions = new TimeHeap<(sim: Simulation) => void>();
+  /** Called after every advance with the new virtual time (a sync manager polls here). */
+  private readonly afterAdvance: ((now: number) => void)[] = [];
 
   constructor(opts: SimulationOptions = {}) {
     this.engine = new Engine(opts);
@@ -28,6 +33,10 @@ export class Simulation {
     this.actions.push(at, fn);
   }
 
+  onAdvance(fn: (now: number) => void): void {
+    this.afterAdvance.push(fn);
+  }
+
   addTraffic(spec: GeneratorSpec, id?: string) {
     return this.traffic.add(spec, id);
   }
@@ -37,6 +46,12 @@ export class Simulation {
    * With maxEvents, stops early once that many traffic events ran; returns whether `to` was reached.
    */
   runUntil(to: number, maxEvents = Infinity): boolean {
+    const reached = this.run(to, maxEvents);
+    for (const fn of this.afterAdvance) fn(this.engine.now);
+    return reached;
+  }
+
+  private run(to: number, maxEvents: number): boolean {
     let budget = maxEvents;
     while (this.actions.peekTime() <= to) {
       const t = this.actions.peekTime();

@@ -1,7 +1,7 @@
 // `lvsdeck demo`: run the embedded demo headless and print a summary every virtual few seconds.
 import {buildDemo} from '../demo/default-config.js';
 import {SECOND} from '../engine/constants.js';
-import {parseDuration} from './args.js';
+import {parseTime as parseDuration} from '../scenario/units.js';
 
 export const usage = 'run the embedded demo headless: [--for 30s] [--every 5s] [--synflood RATE]';
 

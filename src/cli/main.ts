@@ -2,6 +2,11 @@
 import {COMMANDS} from './commands.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // `lvsdeck ... | head` closes our stdout early: that ends the output, it is not a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
     const lines = ['usage: lvsdeck [COMMAND] [ARGS...]', '', 'commands:'];

@@ -14,7 +14,7 @@ import {parsePeer, udpTransport} from '../sync/daemon.js';
 import {SyncManager} from '../sync/manager.js';
 import type {SyncDaemonStats} from '../sync/stats.js';
 import type {GeneratorSpec} from '../traffic/generators.js';
-import {parseDuration} from './args.js';
+import {parseTime as parseDuration} from '../scenario/units.js';
 
 export const usage = 'run a sync daemon: master|backup [--sync-peer HOST:PORT] [--syncid N] [--mcast-interface IF] ' +
   '[--demo] [--traffic JSON] [--sysctl NAME=VALUE] [--status-every 1s] [--list-conns] [--for DUR] [--control]';

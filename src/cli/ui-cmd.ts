@@ -1,7 +1,7 @@
 // `lvsdeck ui` (also what `lvsdeck` with no command runs): the live terminal UI.
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
-import {parseSize} from './args.js';
+import {parseSize} from '../scenario/units.js';
 
 export const usage = 'the live UI: [--config FILE] [--memory 512MiB] [--seed N] [--speed X] [--fps N] [--mono] [--read-only]';
 

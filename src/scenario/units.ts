@@ -43,8 +43,6 @@ export function parseTime(v: unknown): number {
 
 const SIZE_UNITS: Record<string, number> = {
   B: 1, kB: 1e3, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 2 ** 20, GB: 1e9, GiB: 2 ** 30, TB: 1e12, TiB: 2 ** 40,
-  // single letters, binary, as `free -h` and most command lines mean them
-  K: 1024, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40,
 };
 
 /** Parse a size to bytes (a non-negative integer); throws UnitError. */
@@ -57,7 +55,7 @@ export function parseSize(v: unknown): number {
   const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(v.trim());
   const mult = m ? (m[2] === '' ? 1 : SIZE_UNITS[m[2]!]) : undefined;
   if (!m || mult === undefined) {
-    throw new UnitError(`bad size '${v}' (use bytes or a unit: B, kB, KiB, MB, MiB, GB, GiB, TB, TiB, K, M, G, T)`);
+    throw new UnitError(`bad size '${v}' (use bytes or a unit: B, kB, KiB, MB, MiB, GB, GiB, TB, TiB)`);
   }
   const bytes = Number(m[1]) * mult;
   if (!Number.isSafeInteger(Math.round(bytes)) || Math.abs(bytes - Math.round(bytes)) > 1e-6) {

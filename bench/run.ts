@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, then BENCHMARKS.md. Figures are ratios to baselines measured
 // in the same run; absolute numbers vary with the machine's load.
+import {execFileSync} from 'node:child_process';
 import {readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import type {BenchFigure} from './common.js';
@@ -9,10 +10,23 @@ import {runSoakBench} from './soak.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
+/**
+ * The UI figures run in a child process: React and Ink must load with NODE_ENV=production from
+ * the start (switching it later mixes builds and Ink draws nothing).
+ */
+function runUiBenchChild(): Promise<BenchFigure[]> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/ui.tsx', '--json'], {
+    env: {...process.env, NODE_ENV: 'production'}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 2 ** 20,
+  });
+  return Promise.resolve(JSON.parse(out.trim().split('\n').pop()!) as BenchFigure[]);
+}
+
 const sections: [string, () => Promise<BenchFigure[]>][] = [
   ['Engine packet path, scale, expiry and queries', () => runEngineBench(log)],
   ['Schedulers (decisions per second, rr = baseline)', () => runSchedBench()],
   ['Flood soak (the whole simulation: generators, engine, timers)', () => runSoakBench()],
+  ['Live UI (chart adapter, a 140x45 frame over 1M entries, keypress latency during a flood)', runUiBenchChild],
 ];
 
 function fmt(v: number): string {

@@ -145,6 +145,8 @@ export async function runUiBench(report = log): Promise<BenchFigure[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runUiBench();
+  const figs = await runUiBench();
+  // --json: one line for bench/run.ts, which runs this file in its own production-mode process
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(figs)}\n`);
   process.exit(0);
 }

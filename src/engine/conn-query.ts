@@ -58,6 +58,21 @@ function addrPred(t: ConnTable, a: Addr, port: number | null): Pred {
     (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a && t.vport[i] === port);
 }
 
+const STATE_NAMES_BY_PROTO: readonly [number, readonly string[]][] = [
+  [IPPROTO_TCP, TCP_STATE_NAMES], [IPPROTO_UDP, ['UDP']], [IPPROTO_SCTP, SCTP_STATE_NAMES],
+];
+
+/** Entries whose state name is `name` (as stateName() prints it), tested on the raw arrays. */
+export function statePred(t: ConnTable, name: string): Pred {
+  const ok = new Uint8Array(256 * 256); // [proto][state]
+  for (const [proto, names] of STATE_NAMES_BY_PROTO) {
+    names.forEach((n, st) => { if (n === name) ok[proto * 256 + st] = 1; });
+  }
+  const tplOk = [name === 'NONE' ? 1 : 0, name === 'ASSURED' ? 1 : 0];
+  const {flags, proto, state} = t;
+  return (i) => (flags[i]! & CONN_F.TEMPLATE ? tplOk[state[i]! & 1] === 1 : ok[proto[i]! * 256 + state[i]!] === 1);
+}
+
 /** Compile the free-text filter. */
 export function compileText(host: QueryHost, text: string): Pred {
   const t = host.table;
@@ -70,7 +85,7 @@ export function compileText(host: QueryHost, text: string): Pred {
   const upper = q.toUpperCase();
   if (TCP_STATE_NAMES.includes(upper) || SCTP_STATE_NAMES.includes(upper) || upper === 'UDP' ||
       upper === 'NONE' || upper === 'ASSURED') {
-    return (i) => host.stateName(i) === upper;
+    return statePred(t, upper);
   }
   if (/^\d{1,5}$/.test(q) && Number(q) < 65536) {
     const port = Number(q);
@@ -162,10 +177,7 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
     const d = q.destId;
     preds.push((i) => t.dest[i] === d);
   }
-  if (q.state) {
-    const st = q.state;
-    preds.push((i) => host.stateName(i) === st);
-  }
+  if (q.state) preds.push(statePred(t, q.state));
   if (q.text && q.text.trim()) preds.push(compileText(host, q.text));
   const match: Pred = preds.length === 0 ? () => true : preds.length === 1 ? preds[0]! : (i) => {
     for (const p of preds) if (!p(i)) return false;

@@ -4,16 +4,10 @@
 // expires). rr is the in-run baseline. Run: node --import tsx bench/sched.ts
 import {performance} from 'node:perf_hooks';
 import {seededRng} from '../src/engine/rng.js';
+import type {BenchFigure} from './common.js';
 import type {Dest, Packet} from '../src/engine/types.js';
 import {SchedFixture, packet} from '../test/helpers/sched-fixture.js';
 
-export interface BenchFigure {
-  figure: string;
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-}
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh', 'mh', 'fo', 'ovf', 'twos', 'lblc', 'lblcr'];
 const WEIGHTS = [5, 1, 3, 8, 2, 7, 4, 6];

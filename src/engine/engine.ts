@@ -1180,24 +1180,19 @@ export class Engine {
     this.totStats.conns++;
   }
 
+  /** ip_vs_in_stats / ip_vs_out_stats: one packet for the dest, its service and the total. */
   private inStats(dest: Dest | null, len: number): void {
     if (!dest || !(dest.flags & DEST_F.AVAILABLE)) return;
-    dest.stats.inpkts++;
-    dest.stats.inbytes += len;
-    dest.svc.stats.inpkts++;
-    dest.svc.stats.inbytes += len;
-    this.totStats.inpkts++;
-    this.totStats.inbytes += len;
+    countIn(dest.stats, len);
+    countIn(dest.svc.stats, len);
+    countIn(this.totStats, len);
   }
 
   private outStats(dest: Dest | null, len: number): void {
     if (!dest || !(dest.flags & DEST_F.AVAILABLE)) return;
-    dest.stats.outpkts++;
-    dest.stats.outbytes += len;
-    dest.svc.stats.outpkts++;
-    dest.svc.stats.outbytes += len;
-    this.totStats.outpkts++;
-    this.totStats.outbytes += len;
+    countOut(dest.stats, len);
+    countOut(dest.svc.stats, len);
+    countOut(this.totStats, len);
   }
 
   // =====================================================================================
@@ -1608,6 +1603,16 @@ export class Engine {
 }
 
 export type EngineSnapshot = ReturnType<Engine['snapshot']>;
+
+function countIn(s: Stats, len: number): void {
+  s.inpkts++;
+  s.inbytes += len;
+}
+
+function countOut(s: Stats, len: number): void {
+  s.outpkts++;
+  s.outbytes += len;
+}
 
 function withServiceDefaults(key: ServiceKey, o: Partial<ServiceOptions>): ServiceOptions {
   return {

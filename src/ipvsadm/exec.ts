@@ -7,11 +7,11 @@ import {IPPROTO_SCTP, IPPROTO_TCP, SVC_F, type FwdMethod} from '../engine/consta
 import type {Engine} from '../engine/engine.js';
 import {IpvsError} from '../engine/errors.js';
 import {schedulerNames} from '../engine/sched/index.js';
-import type {ProtoName, ServiceKey} from '../engine/types.js';
+import type {DestOptions, ProtoName, ServiceKey, ServiceOptions} from '../engine/types.js';
 import {IpvsadmExit, type LibipvsOp, TRYHELP, ipvsStrerror} from './errors.js';
 import {listAll, listConn, listDaemon, listService, listTimeout} from './listing.js';
 import {
-  CMD, FWD, IpvsadmInfo, OPT, type ParsedCommand, type ParsedService, emptyFormat, parseIpvsadm, splitWords,
+  CMD, FWD, IpvsadmInfo, OPT, type ParsedCommand, type ParsedDest, type ParsedService, emptyFormat, parseIpvsadm, splitWords,
 } from './parse.js';
 import {setTunInfo} from './tunnel.js';
 
@@ -40,6 +40,23 @@ export function serviceKeyOf(s: ParsedService): ServiceKey {
   if (s.fwmark) return {kind: 'fwmark', af, fwmark: s.fwmark};
   const proto: ProtoName = s.protocol === IPPROTO_TCP ? 'tcp' : s.protocol === IPPROTO_SCTP ? 'sctp' : 'udp';
   return {kind: 'addr', af, proto, addr: s.addr, port: s.port};
+}
+
+/** The engine's service options for -A/-E (an edit replaces them all, as the kernel does). */
+export function serviceOptionsOf(svc: ParsedService): ServiceOptions {
+  return {
+    scheduler: svc.sched,
+    flags: svc.flags & ~SVC_F.PERSISTENT,
+    persistTimeout: svc.flags & SVC_F.PERSISTENT ? svc.timeout * 1000 : 0,
+    netmask: svc.af === 6 ? 0xffffffff : svc.netmask >>> 0,
+    prefixLen: svc.af === 6 ? svc.netmask : 32,
+    pe: svc.pe,
+  };
+}
+
+/** The engine's real-server options for -a/-e. */
+export function destOptionsOf(dest: ParsedDest): DestOptions {
+  return {fwd: fwdMethod(dest.fwd), weight: dest.weight, uThreshold: dest.uThreshold, lThreshold: dest.lThreshold};
 }
 
 function fwdMethod(fwd: number): FwdMethod {
@@ -117,14 +134,7 @@ function execute(e: Engine, pc: ParsedCommand, ctx: IpvsadmContext, readingStdin
     case CMD.ADD:
     case CMD.EDIT: {
       const key = serviceKeyOf(svc);
-      const opts = {
-        scheduler: svc.sched,
-        flags: svc.flags & ~SVC_F.PERSISTENT,
-        persistTimeout: svc.flags & SVC_F.PERSISTENT ? svc.timeout * 1000 : 0,
-        netmask: svc.af === 6 ? 0xffffffff : svc.netmask >>> 0,
-        prefixLen: svc.af === 6 ? svc.netmask : 32,
-        pe: svc.pe,
-      };
+      const opts = serviceOptionsOf(svc);
       if (pc.cmd === CMD.ADD) kernel('add_service', () => e.addService(key, opts));
       else kernel('update_service', () => e.editService(key, opts));
       return ok();
@@ -139,7 +149,7 @@ function execute(e: Engine, pc: ParsedCommand, ctx: IpvsadmContext, readingStdin
     case CMD.ADDDEST:
     case CMD.EDITDEST: {
       const key = serviceKeyOf(svc);
-      const opts = {fwd: fwdMethod(dest.fwd), weight: dest.weight, uThreshold: dest.uThreshold, lThreshold: dest.lThreshold};
+      const opts = destOptionsOf(dest);
       const tun = {type: dest.tunType, port: dest.tunPort, flags: dest.tunFlags};
       const d = pc.cmd === CMD.ADDDEST
         ? kernel('add_dest', () => e.addDest(key, dest.af === 6 ? 6 : 4, dest.addr, dest.port, opts))

@@ -11,11 +11,9 @@
 // ipvsadm lines go through src/ipvsadm's parser (ipvsadm 1.31's option rules, defaults and
 // messages) and become Ops applied by the actions module, like every other change.
 import {type Af, parseAddrPort} from '../engine/addr.js';
-import {type FwdMethod, SVC_F} from '../engine/constants.js';
-import type {DestOptions, ServiceOptions} from '../engine/types.js';
 import {IpvsadmExit} from '../ipvsadm/errors.js';
-import {acceptedSchedulers, serviceKeyOf} from '../ipvsadm/exec.js';
-import {CMD, FWD, IpvsadmInfo, OPT, type ParsedCommand, parseIpvsadm as parseIpvsadmArgs, splitWords} from '../ipvsadm/parse.js';
+import {acceptedSchedulers, destOptionsOf, serviceKeyOf, serviceOptionsOf} from '../ipvsadm/exec.js';
+import {CMD, IpvsadmInfo, OPT, type ParsedCommand, parseIpvsadm as parseIpvsadmArgs, splitWords} from '../ipvsadm/parse.js';
 import type {Op} from '../store/actions.js';
 import type {GeneratorRow} from '../store/backend.js';
 import {ATTACK_DEFAULT_RATE, type ViewId, VIEWS} from '../store/session.js';
@@ -164,21 +162,13 @@ function parseIpvsadm(argv: string[]): Parsed {
     case CMD.ZERO: return {ops: [pc.options[OPT.SERVICE] ? {op: 'zero', key: serviceKeyOf(svc)} : {op: 'zero'}]};
     case CMD.ADD:
     case CMD.EDIT: {
-      const opts: Partial<ServiceOptions> = {
-        scheduler: svc.sched,
-        flags: svc.flags & ~SVC_F.PERSISTENT,
-        persistTimeout: svc.flags & SVC_F.PERSISTENT ? svc.timeout * 1000 : 0,
-        netmask: svc.af === 6 ? 0xffffffff : svc.netmask >>> 0,
-        prefixLen: svc.af === 6 ? svc.netmask : 32,
-        pe: svc.pe,
-      };
+      const opts = serviceOptionsOf(svc);
       return {ops: [{op: pc.cmd === CMD.ADD ? 'add-service' : 'edit-service', key: serviceKeyOf(svc), opts}]};
     }
     case CMD.DEL: return {ops: [{op: 'del-service', key: serviceKeyOf(svc)}]};
     case CMD.ADDDEST:
     case CMD.EDITDEST: {
-      const opts: Partial<DestOptions> = {fwd: FWD_METHOD[dest.fwd] ?? 'route', weight: dest.weight,
-        uThreshold: dest.uThreshold, lThreshold: dest.lThreshold};
+      const opts = destOptionsOf(dest);
       const key = serviceKeyOf(svc);
       if (pc.cmd === CMD.ADDDEST) {
         return {ops: [{op: 'add-dest', key, af: (dest.af === 6 ? 6 : 4) as Af, addr: dest.addr, port: dest.port, opts}]};
@@ -193,4 +183,3 @@ function parseIpvsadm(argv: string[]): Parsed {
   }
 }
 
-const FWD_METHOD: Record<number, FwdMethod> = {[FWD.MASQ]: 'masq', [FWD.TUNNEL]: 'tunnel', [FWD.LOCALNODE]: 'local', [FWD.DROUTE]: 'route'};

@@ -56,3 +56,31 @@ export async function readStdin(): Promise<string> {
 export function readTextFile(path: string): string {
   return readFileSync(path, 'utf8');
 }
+
+/** What a state-file command produced. */
+export interface StateCommandResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+  mutated: boolean;
+}
+
+/**
+ * The shape of `lvsdeck ipvsadm` and `lvsdeck sysctl`: take --state, load the engine, run the
+ * command, print its output, and save the state file only when a changing command succeeded.
+ */
+export async function runOnStateFile(args: readonly string[],
+  command: (engine: Engine, rest: string[]) => Promise<StateCommandResult> | StateCommandResult): Promise<number> {
+  const parsed = takeStateOption(args);
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n`);
+    return 2;
+  }
+  const engine = loadForCli(parsed.statePath);
+  if (!engine) return 1;
+  const r = await command(engine, parsed.rest);
+  if (r.stdout) process.stdout.write(r.stdout);
+  if (r.stderr) process.stderr.write(r.stderr);
+  if (r.code === 0 && r.mutated && !saveForCli(parsed.statePath, engine)) return 1;
+  return r.code;
+}

@@ -1,10 +1,12 @@
 // Header (always visible): virtual clock and speed, connections, conns/s, packets/s, a small memory
-// bar, one badge per defense (off / armed / ACTIVE / always), and the view tabs.
+// bar, one badge per defense (off / armed / ACTIVE / always), and the view tabs. Under
+// `lvsdeck serve` it starts with who you are (user:role) and how many others are connected.
 import {Box, Text} from 'ink';
 import {PAGE_SIZE} from '../src/engine/constants.js';
 import {VIEWS} from '../src/store/session.js';
 import {bytes, clock, num} from '../src/ui/format.js';
 import {defenseBadge} from '../src/ui/theme.js';
+import {ROLE_COLOR} from './AuditPane.js';
 import {useTheme, useUi} from './context.js';
 
 const DEFENSES = [
@@ -19,6 +21,7 @@ export function Header({width}: {width: number}) {
     de: s.snap?.defense.drop_entry.mode ?? 0, dp: s.snap?.defense.drop_packet.mode ?? 0, st: s.snap?.defense.secure_tcp.mode ?? 0,
     speed: s.clock.speed, paused: s.clock.paused, eff: s.clock.effective, lagging: s.clock.lagging,
     cps: s.rates.cps, inpps: s.rates.inpps, outpps: s.rates.outpps, view: s.view, readOnly: s.readOnly,
+    user: s.user, role: s.role, peers: s.peers.length,
   }));
   const wide = width >= 110;
   const modes = {drop_entry: h.de, drop_packet: h.dp, secure_tcp: h.st};
@@ -32,7 +35,12 @@ export function Header({width}: {width: number}) {
   return (
     <Box flexDirection="column" width={width} height={2}>
       <Text wrap="truncate-end">
-        {wide ? <Text bold color={t.c('cyan')}>lvsdeck </Text> : null}
+        {h.peers > 0 ? (
+          <Text>
+            <Text bold color={t.c(ROLE_COLOR[h.role])}>{`${h.user}:${h.role}`}</Text>
+            {h.peers > 1 ? <Text color={t.c('cyan')}>{` +${h.peers - 1}`}</Text> : null}{' '}
+          </Text>
+        ) : wide ? <Text bold color={t.c('cyan')}>lvsdeck </Text> : null}
         {h.readOnly ? <Text color={t.c('yellow')}>[read-only] </Text> : null}
         <Text bold>{clock(h.now)}</Text> <Text color={t.c(h.paused ? 'yellow' : h.lagging ? 'red' : 'green')}>{run}</Text>
         {'  conns '}<Text bold>{num(h.conns, !wide)}</Text>{wide && h.templates ? ` +${num(h.templates, true)} tpl` : ''}
@@ -52,7 +60,7 @@ export function Header({width}: {width: number}) {
           );
         })}
         {'│'}
-        {VIEWS.map((v) => (
+        {VIEWS.filter((v) => v.id !== 'audit' || h.view === 'audit' || h.peers > 0).map((v) => (
           <Text key={v.id} inverse={v.id === h.view} bold={v.id === h.view}>
             {wide ? ` ${v.key} ${v.title} ` : v.id === h.view ? ` ${v.key} ${v.title} ` : ` ${v.key} `}
           </Text>

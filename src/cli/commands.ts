@@ -9,4 +9,5 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   ipvsadm: () => import('./ipvsadm-cmd.js'),
   sysctl: () => import('./sysctl-cmd.js'),
   run: () => import('./run-cmd.js'),
+  serve: () => import('./serve-cmd.js'),
 };

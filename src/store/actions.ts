@@ -1,6 +1,8 @@
 // Every change an operator makes goes through apply(): keys, forms and the command bar all build
-// an Op and hand it here. This is the one place that checks --read-only, calls the backend,
-// records the audit trail and reports the outcome; roles and a persistent audit log hook in here.
+// an Op and hand it here. This is the one place that checks --read-only and the session's role
+// (reader < operator < admin, table OP_MIN_ROLE / minRole), calls the backend, records the audit
+// trail (who, role, when in wall and virtual time, what, old value, new value, ok/refused/failed)
+// and reports the outcome. The audit log fans entries out to sinks (the --audit-file of serve).
 import type {Addr, Af} from '../engine/addr.js';
 import {formatAddrPort} from '../engine/addr.js';
 import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
@@ -28,6 +30,61 @@ export type Op =
   | {op: 'pause'; paused: boolean}
   | {op: 'step'; ms: number};
 
+/** Who may do what: reader < operator < admin (HAProxy's user / operator / admin levels). */
+export type Role = 'reader' | 'operator' | 'admin';
+export const ROLES: readonly Role[] = ['reader', 'operator', 'admin'];
+const ROLE_RANK: Record<Role, number> = {reader: 0, operator: 1, admin: 2};
+
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return ROLE_RANK[have] >= ROLE_RANK[need];
+}
+
+/** Tunables an operator may write: the three DoS defenses (on/off/always). Every other one is admin. */
+export const OPERATOR_TUNABLES: readonly string[] = ['drop_entry', 'drop_packet', 'secure_tcp'];
+
+/**
+ * The minimum role of every Op kind. `edit-dest` and `set-tunable` depend on the arguments (see
+ * minRole): a weight change is operator, any other real-server edit admin; the defenses are
+ * operator, every other tunable admin. docs/ssh.md shows this table.
+ */
+export const OP_MIN_ROLE: Record<Op['op'], Role> = {
+  'set-tunable': 'admin',
+  'add-service': 'admin',
+  'edit-service': 'admin',
+  'del-service': 'admin',
+  'add-dest': 'admin',
+  'edit-dest': 'admin',
+  'del-dest': 'admin',
+  timeouts: 'admin',
+  flush: 'admin',
+  zero: 'operator',
+  'traffic-add': 'operator',
+  'traffic-start': 'operator',
+  'traffic-stop': 'operator',
+  'traffic-rate': 'operator',
+  'traffic-remove': 'operator',
+  'server-failed': 'operator',
+  speed: 'operator',
+  pause: 'operator',
+  step: 'operator',
+};
+
+/** The role `op` needs, given the current configuration (a weight-only edit is an operator's). */
+export function minRole(op: Op, backend?: DeckBackend): Role {
+  if (op.op === 'set-tunable') return OPERATOR_TUNABLES.includes(op.name) ? 'operator' : 'admin';
+  if (op.op === 'edit-dest') {
+    const cur = backend ? findDest(backend, op.key, op.addr, op.port) : null;
+    if (!cur) return 'admin';
+    const o = op.opts;
+    const same = (k: keyof DestOptions) => o[k] === undefined || o[k] === cur.opts[k];
+    return same('fwd') && same('uThreshold') && same('lThreshold') ? 'operator' : 'admin';
+  }
+  return OP_MIN_ROLE[op.op];
+}
+
+/** Values recorded for the audit: what the change touched, before and after. */
+export type AuditValue = Record<string, string | number | boolean | null>;
+
 export interface AuditEntry {
   seq: number;
   /** Wall-clock time (ms since epoch). */
@@ -35,11 +92,31 @@ export interface AuditEntry {
   /** Virtual time (ms). */
   virtual: number;
   user: string;
+  /** The role the change was made (or refused) with. */
+  role: Role;
+  /** The Op kind (set-tunable, edit-dest, ...). */
+  op: Op['op'];
   /** What was asked, as an operator would type it. */
   what: string;
+  /** The object changed (a tunable, a service, a real server, a generator, the clock). */
+  target: string;
+  /** The value before (null: did not exist / nothing to record). */
+  old: AuditValue | null;
+  /** The value asked for; in effect when `ok` (null: removed / nothing to record). */
+  new: AuditValue | null;
+  /** old -> new in words, e.g. "weight 3 → 0". */
+  change: string;
   ok: boolean;
-  /** Result or error message. */
+  /** ok, refused (role too low: nothing was tried) or failed (the engine said no). */
+  outcome: 'ok' | 'refused' | 'failed';
+  /** Result or error message ('ok' when ok). */
   result: string;
+  /** The UI session that made the change (ssh sessions and the console have one each). */
+  session?: number;
+  /** Where the operator is: "console", "ssh 127.0.0.1:50123". */
+  from?: string;
+  /** The SHA256 fingerprint of the ssh key used. */
+  key?: string;
 }
 
 /** The audit trail of operator changes, shared by every session of one instance. */
@@ -47,12 +124,16 @@ export class AuditLog {
   private entries: AuditEntry[] = [];
   private seq = 0;
   private listeners = new Set<() => void>();
+  private sinks = new Set<(e: AuditEntry) => void>();
   constructor(readonly capacity = 500) {}
 
   record(e: Omit<AuditEntry, 'seq'>): AuditEntry {
     const full = {...e, seq: ++this.seq};
     this.entries.push(full);
     if (this.entries.length > this.capacity) this.entries.shift();
+    for (const s of this.sinks) {
+      try { s(full); } catch { /* a failing sink (disk full) must not stop the change */ }
+    }
     for (const l of this.listeners) l();
     return full;
   }
@@ -68,6 +149,12 @@ export class AuditLog {
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Also hand every entry to `fn` (an append-only file). */
+  addSink(fn: (e: AuditEntry) => void): () => void {
+    this.sinks.add(fn);
+    return () => this.sinks.delete(fn);
   }
 }
 
@@ -123,11 +210,26 @@ export function describeOp(op: Op): string {
   }
 }
 
+/** Who is acting: the user shown, the role, and where from (recorded in the audit). */
+export interface Actor {
+  user: string;
+  role: Role;
+  session?: number;
+  from?: string;
+  key?: string;
+}
+
 export interface ActionsOptions {
   backend: DeckBackend;
   audit: AuditLog;
   user: string;
+  /** --read-only: a watch-only session chosen by its user; changes are disabled (and not audited). */
   readOnly: boolean;
+  /** The role (default admin: the local terminal owns the instance). */
+  role?: Role;
+  session?: number;
+  from?: string;
+  key?: string;
 }
 
 export class Actions {
@@ -137,12 +239,28 @@ export class Actions {
     return this.o.readOnly;
   }
 
+  get role(): Role {
+    return this.o.role ?? 'admin';
+  }
+
+  get actor(): Actor {
+    return {user: this.o.user, role: this.role, session: this.o.session, from: this.o.from, key: this.o.key};
+  }
+
   /** Apply one operator change. Never throws: the outcome comes back as a message. */
-  apply(op: Op): ActionResult & {id?: string} {
+  apply(op: Op): ActionResult & {id?: string; refused?: boolean} {
     const what = describeOp(op);
     const b = this.o.backend;
     if (this.o.readOnly) {
       return {ok: false, message: `read-only session: "${what}" is disabled`};
+    }
+    const target = describeTarget(op);
+    const old = observe(op, b);
+    const need = minRole(op, b);
+    if (!roleAtLeast(this.role, need)) {
+      const message = `refused: needs the ${need} role (${this.o.user} is ${article(this.role)} ${this.role}): ${what}`;
+      this.record(op, {what, target, old, new: requested(op, old), ok: false, outcome: 'refused', result: `needs ${need}`});
+      return {ok: false, refused: true, message};
     }
     let ok = true;
     let message = what;
@@ -178,10 +296,145 @@ export class Actions {
       ok = false;
       message = `${what}: ${(err as Error).message}`;
     }
-    // Clock controls are not configuration changes: keep them out of the audit trail.
-    if (op.op !== 'speed' && op.op !== 'pause' && op.op !== 'step') {
-      this.o.audit.record({wall: Date.now(), virtual: b.snapshot().now, user: this.o.user, what, ok, result: ok ? 'ok' : message});
-    }
+    const after = ok ? observe(op, b, id) : requested(op, old);
+    this.record(op, {what, target: id ? `generator ${id}` : target, old, new: after, ok, outcome: ok ? 'ok' : 'failed',
+      result: ok ? 'ok' : message});
     return {ok, message, id};
   }
+
+  private record(op: Op, e: {what: string; target: string; old: AuditValue | null; new: AuditValue | null; ok: boolean;
+    outcome: AuditEntry['outcome']; result: string}): void {
+    const a = this.actor;
+    this.o.audit.record({
+      wall: Date.now(), virtual: this.o.backend.snapshot().now, user: a.user, role: a.role, op: op.op, ...e,
+      change: describeChange(e.old, e.new),
+      ...(a.session !== undefined ? {session: a.session} : {}), ...(a.from ? {from: a.from} : {}), ...(a.key ? {key: a.key} : {}),
+    });
+  }
+}
+
+const article = (r: Role) => (r === 'reader' ? 'a' : 'an');
+
+function findService(b: DeckBackend, key: ServiceKey) {
+  const want = describeKey(key);
+  for (const svc of b.snapshot().services) {
+    const c = b.serviceConfig(svc.id);
+    if (c && describeKey(c.key) === want) return {svc, config: c};
+  }
+  return null;
+}
+
+function findDest(b: DeckBackend, key: ServiceKey, addr: Addr, port: number) {
+  const s = findService(b, key);
+  if (!s) return null;
+  const label = formatAddrPort(addr, port);
+  const d = s.svc.dests.find((x) => x.label === label);
+  return d ? b.destConfig(d.id) : null;
+}
+
+/** The object an Op changes, in words. */
+export function describeTarget(op: Op): string {
+  switch (op.op) {
+    case 'set-tunable': return `net.ipv4.vs.${op.name}`;
+    case 'add-service': case 'edit-service': case 'del-service': return `service ${describeKey(op.key)}`;
+    case 'add-dest': case 'edit-dest': case 'del-dest': return `real server ${formatAddrPort(op.addr, op.port)} of ${describeKey(op.key)}`;
+    case 'timeouts': return 'timeouts';
+    case 'zero': return op.key ? `counters of ${describeKey(op.key)}` : 'all counters';
+    case 'flush': return 'all services';
+    case 'traffic-add': return `generator ${op.spec.kind} -> ${op.spec.to}`;
+    case 'traffic-start': case 'traffic-stop': case 'traffic-rate': case 'traffic-remove': return `generator ${op.id}`;
+    case 'server-failed': return `real server ${op.rs} (answering)`;
+    case 'speed': case 'pause': case 'step': return 'virtual clock';
+  }
+}
+
+/** The current value of what `op` changes (null when it does not exist). */
+function observe(op: Op, b: DeckBackend, newId?: string): AuditValue | null {
+  try {
+    switch (op.op) {
+      case 'set-tunable': {
+        const row = b.tunables().find((t) => t.name === op.name);
+        return row ? {[op.name]: row.value} : null;
+      }
+      case 'add-service': case 'edit-service': case 'del-service': {
+        const s = findService(b, op.key);
+        if (!s) return null;
+        return {scheduler: s.config.opts.scheduler, persistent: Math.round(s.config.opts.persistTimeout / 1000), dests: s.svc.dests.length};
+      }
+      case 'add-dest': case 'edit-dest': case 'del-dest': {
+        const d = findDest(b, op.key, op.addr, op.port);
+        if (!d) return null;
+        return {fwd: d.opts.fwd, weight: d.opts.weight, uThreshold: d.opts.uThreshold, lThreshold: d.opts.lThreshold};
+      }
+      case 'timeouts': {
+        // LocalBackend exposes its simulation; other backends simply record nothing here
+        const eng = (b as {sim?: {engine?: {getTimeouts?(): {tcp: number; tcpfin: number; udp: number}}}}).sim?.engine;
+        return eng?.getTimeouts ? {...eng.getTimeouts()} : null;
+      }
+      case 'zero': return null;
+      case 'flush': {
+        const snap = b.snapshot();
+        return {services: snap.services.length, dests: snap.services.reduce((n, s) => n + s.dests.length, 0)};
+      }
+      case 'traffic-add': case 'traffic-start': case 'traffic-stop': case 'traffic-rate': case 'traffic-remove': {
+        const id = op.op === 'traffic-add' ? newId : op.id;
+        const g = id ? b.generators().find((x) => x.id === id) : undefined;
+        return g ? {kind: g.kind, to: g.to, rate: g.rate, running: g.running} : null;
+      }
+      case 'server-failed': return {failed: b.failedServers().includes(op.rs)};
+      case 'speed': return {speed: b.clock().speed};
+      case 'pause': return {paused: b.clock().paused};
+      case 'step': return {virtual: b.snapshot().now};
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** What `op` asks for, from the current value (for refused and failed changes). */
+function requested(op: Op, old: AuditValue | null): AuditValue | null {
+  switch (op.op) {
+    case 'set-tunable': return {[op.name]: op.value};
+    case 'edit-dest': return old ? {...old, ...defined(op.opts)} : defined(op.opts);
+    case 'add-dest': return {fwd: op.opts.fwd ?? 'route', weight: op.opts.weight ?? 1};
+    case 'add-service': case 'edit-service': {
+      const r: AuditValue = old ? {...old} : {};
+      if (op.opts.scheduler) r.scheduler = op.opts.scheduler;
+      if (op.opts.persistTimeout !== undefined) r.persistent = Math.round(op.opts.persistTimeout / 1000);
+      return r;
+    }
+    case 'del-service': case 'del-dest': case 'traffic-remove': return null;
+    case 'timeouts': return {tcp: op.tcp, tcpfin: op.tcpfin, udp: op.udp};
+    case 'flush': return {services: 0, dests: 0};
+    case 'traffic-add': return {kind: op.spec.kind, to: op.spec.to, rate: op.spec.rate, running: true};
+    case 'traffic-start': case 'traffic-stop': return old ? {...old, running: op.op === 'traffic-start'} : {running: op.op === 'traffic-start'};
+    case 'traffic-rate': return old ? {...old, rate: op.rate} : {rate: op.rate};
+    case 'server-failed': return {failed: op.failed};
+    case 'speed': return {speed: op.speed};
+    case 'pause': return {paused: op.paused};
+    case 'step': return old && typeof old.virtual === 'number' ? {virtual: old.virtual + op.ms} : null;
+    case 'zero': return null;
+  }
+}
+
+function defined(o: object): AuditValue {
+  const r: AuditValue = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && (typeof v !== 'object' || v === null)) r[k] = v as string | number | boolean | null;
+  return r;
+}
+
+const fmtV = (v: unknown) => (typeof v === 'string' && v.includes(' ') ? JSON.stringify(v) : String(v));
+
+/** old -> new in words: "weight 3 → 0", "drop_entry 0 → 1", "new: fwd masq, weight 1", "removed: ...". */
+export function describeChange(old: AuditValue | null, now: AuditValue | null): string {
+  const list = (v: AuditValue) => Object.entries(v).map(([k, x]) => `${k} ${fmtV(x)}`).join(', ');
+  if (old && now) {
+    const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])];
+    const diff = keys.filter((k) => k in now && String(old[k]) !== String(now[k]));
+    if (diff.length === 0) return `unchanged (${list(old)})`;
+    return diff.map((k) => `${k} ${fmtV(old[k] ?? '-')} → ${fmtV(now[k])}`).join(', ');
+  }
+  if (now) return `new: ${list(now)}`;
+  if (old) return `removed: ${list(old)}`;
+  return '';
 }

@@ -1,16 +1,17 @@
 // One UI session: a zustand vanilla store (view, selection, filter, sort, edit buffers, the
 // throttled engine snapshot and history rings) plus the methods that change it. Created per
-// session (a local terminal now, one per ssh channel later) over one shared backend; nothing
-// here is a module-level singleton.
+// session (the local terminal, the --console of serve, one per ssh channel) over one shared
+// backend; nothing here is a module-level singleton. Each session has an actor (user, role) that
+// the actions module checks, and sees the others through a presence source (who is connected).
 import {createStore, type StoreApi} from 'zustand/vanilla';
 import type {ConnSortKey} from '../engine/conn-query.js';
 import type {
   ClockInfo, ConnDetail, ConnInfo, DeckBackend, EngineSnapshot, GeneratorRow, LogLine, TunableRow,
 } from './backend.js';
-import {Actions, type ActionResult, type AuditEntry, type AuditLog, type Op} from './actions.js';
+import {Actions, type ActionResult, type AuditEntry, type AuditLog, type Op, type Role} from './actions.js';
 import {connPageSize, listPageSize, type TermSize} from './layout.js';
 
-export type ViewId = 'dashboard' | 'services' | 'conns' | 'tunables' | 'traffic' | 'log';
+export type ViewId = 'dashboard' | 'services' | 'conns' | 'tunables' | 'traffic' | 'log' | 'audit';
 
 export const VIEWS: readonly {id: ViewId; key: string; title: string; short: string}[] = [
   {id: 'dashboard', key: '1', title: 'Dashboard', short: 'Dash'},
@@ -19,7 +20,31 @@ export const VIEWS: readonly {id: ViewId; key: string; title: string; short: str
   {id: 'tunables', key: '4', title: 'Tunables', short: 'Tun'},
   {id: 'traffic', key: '5', title: 'Attacks/Traffic', short: 'Traffic'},
   {id: 'log', key: '6', title: 'Log', short: 'Log'},
+  // 7: who is connected and the audit trail (Tab cycles 1..6; 7 or `:view audit` opens it)
+  {id: 'audit', key: '7', title: 'Who/Audit', short: 'Audit'},
 ];
+
+/** One connected UI session as the others see it (the Who/Audit view and the header). */
+export interface Peer {
+  id: number;
+  user: string;
+  role: Role;
+  /** "console" or "ssh ADDR:PORT". */
+  from: string;
+  /** Wall ms since epoch when the session opened. */
+  since: number;
+  cols: number;
+  rows: number;
+  /** Frames held back because the client does not read fast enough. */
+  backlogged: boolean;
+}
+
+/** Who is connected: the host's registry (src/ssh/presence.ts) implements it. */
+export interface PresenceSource {
+  /** Bumped on every join, leave or resize. */
+  readonly version: number;
+  list(): Peer[];
+}
 
 export interface Message {
   text: string;
@@ -84,6 +109,13 @@ export interface UiState {
   mono: boolean;
   readOnly: boolean;
   user: string;
+  role: Role;
+  /** This session's id in the presence registry (0: a lone local session). */
+  sessionId: number;
+  /** Everyone connected, this session included (empty without a presence source). */
+  peers: Peer[];
+  /** Who/Audit view: audit lines scrolled back from the newest. */
+  auditScroll: number;
   overlay: Overlay | null;
   input: LineInput | null;
   message: Message | null;
@@ -151,6 +183,14 @@ export interface SessionOptions {
   readOnly?: boolean;
   mono?: boolean;
   size?: TermSize;
+  /** The role the actions module enforces (default admin: the local terminal owns the instance). */
+  role?: Role;
+  /** Id in the presence registry, recorded in the audit with `from` and `key`. */
+  sessionId?: number;
+  from?: string;
+  key?: string;
+  /** Who else is connected (serve). */
+  presence?: PresenceSource;
   /** Wall clock (tests pass a fake). */
   wallNow?: () => number;
 }
@@ -167,6 +207,9 @@ export class UiSession {
   private connsDirty = true;
   private lastLogSeq = 0;
   private lastAuditSeq = -1;
+  private lastPresence = -1;
+  private readonly presence: PresenceSource | null;
+  readonly sessionId: number;
   private lastDefenseSig = '';
   private timer: ReturnType<typeof setInterval> | null = null;
   private fps = 10;
@@ -180,16 +223,26 @@ export class UiSession {
     this.audit = o.audit;
     this.wallNow = o.wallNow ?? (() => performance.now());
     const user = o.user ?? 'local';
-    this.actions = new Actions({backend: o.backend, audit: o.audit, user, readOnly: !!o.readOnly});
+    const role = o.role ?? 'admin';
+    this.presence = o.presence ?? null;
+    this.sessionId = o.sessionId ?? 0;
+    this.actions = new Actions({backend: o.backend, audit: o.audit, user, readOnly: !!o.readOnly, role,
+      session: o.sessionId, from: o.from, key: o.key});
     this.store = createStore<UiState>(() => ({
       view: 'dashboard',
       size: o.size ?? {cols: 100, rows: 30},
       mono: !!o.mono,
       readOnly: !!o.readOnly,
       user,
+      role,
+      sessionId: this.sessionId,
+      peers: [],
+      auditScroll: 0,
       overlay: null,
       input: null,
-      message: o.readOnly ? {text: 'read-only session: changes are disabled', kind: 'warn', at: this.wallNow()} : null,
+      message: o.readOnly ? {text: 'read-only session: changes are disabled', kind: 'warn', at: this.wallNow()}
+        : o.role === 'reader' ? {text: `${user}: reader role, you can watch everything and change nothing`, kind: 'warn', at: this.wallNow()}
+        : null,
       snap: null,
       clock: o.backend.clock(),
       hist: emptyHistory(),
@@ -236,9 +289,28 @@ export class UiSession {
   refresh(force = false): void {
     const t0 = this.wallNow();
     const s = this.state;
+    const p: Partial<UiState> = {};
+    // a change by anyone (another ssh session included): publish the new configuration now,
+    // not at the next virtual second (which never comes while paused)
+    if (this.lastAuditSeq !== this.audit.lastSeq) {
+      const first = this.lastAuditSeq === -1;
+      const added = first ? [] : this.audit.list().filter((e) => e.seq > this.lastAuditSeq);
+      this.lastAuditSeq = this.audit.lastSeq;
+      p.audit = this.audit.list().slice();
+      force = true;
+      this.connsDirty = true;
+      const theirs = added.filter((e) => e.ok && e.session !== undefined && e.session !== this.sessionId);
+      const last = theirs[theirs.length - 1];
+      if (last) {
+        p.message = {text: `${last.user} (${last.role}): ${last.what}${last.change ? `  [${last.change}]` : ''}`, kind: 'info', at: this.wallNow()};
+      }
+    }
+    if (this.presence && this.presence.version !== this.lastPresence) {
+      this.lastPresence = this.presence.version;
+      p.peers = this.presence.list();
+    }
     const snap = this.backend.snapshot();
     const clock = this.backend.clock();
-    const p: Partial<UiState> = {};
     const prev = s.snap;
     // Publish only what would change on screen: the views show virtual time to the second and
     // rates per virtual second, so between two virtual-second boundaries nothing visible moves,
@@ -279,11 +351,7 @@ export class UiSession {
         p.log = {...s.log, lines: all.length > LOG_CAP ? all.slice(all.length - LOG_CAP) : all};
       }
     }
-    if (this.lastAuditSeq !== this.audit.lastSeq) {
-      this.lastAuditSeq = this.audit.lastSeq;
-      p.audit = this.audit.list().slice();
-    }
-    if (s.message && this.wallNow() - s.message.at > MESSAGE_MS && !s.input) p.message = null;
+    if (s.message && !p.message && this.wallNow() - s.message.at > MESSAGE_MS && !s.input) p.message = null;
     this.lastQueryMs = this.wallNow() - t0;
     if (Object.keys(p).length) this.set(p);
     this.lastRefreshMs = this.wallNow() - t0;
@@ -383,7 +451,7 @@ export class UiSession {
   /** Apply an operator change through the actions module, show the result and refresh. */
   apply(op: Op): ActionResult {
     const r = this.actions.apply(op);
-    this.say(r.message, r.ok ? 'ok' : this.actions.readOnly ? 'warn' : 'error');
+    this.say(r.message, r.ok ? 'ok' : this.actions.readOnly || r.refused ? 'warn' : 'error');
     this.connsDirty = true;
     this.refresh(true);
     return r;
@@ -404,9 +472,12 @@ export class UiSession {
     this.refresh(true);
   }
 
+  /** Tab / Shift-Tab: the six main views (Who/Audit is opened with 7; from there Tab goes on to 1). */
   cycleView(dir: 1 | -1): void {
-    const i = VIEWS.findIndex((v) => v.id === this.state.view);
-    this.setView(VIEWS[(i + dir + VIEWS.length) % VIEWS.length]!.id);
+    const main = VIEWS.filter((v) => v.id !== 'audit');
+    const i = main.findIndex((v) => v.id === this.state.view);
+    const next = i < 0 ? (dir > 0 ? 0 : main.length - 1) : (i + dir + main.length) % main.length;
+    this.setView(main[next]!.id);
   }
 
   openOverlay(o: Overlay): void {
@@ -483,6 +554,19 @@ export class UiSession {
         else if (delta === 'pageDown') scroll = Math.max(0, scroll - page);
         else scroll = Math.max(0, Math.min(Math.max(0, n - page), scroll - delta));
         this.set({log: {...s.log, scroll}});
+        break;
+      }
+      case 'audit': {
+        // like the log: scroll counts entries back from the newest
+        const n = s.audit.length;
+        const page = listPageSize(s.size, 4 + s.peers.length);
+        let scroll = s.auditScroll;
+        if (delta === 'top') scroll = Math.max(0, n - page);
+        else if (delta === 'bottom') scroll = 0;
+        else if (delta === 'pageUp') scroll = Math.min(Math.max(0, n - page), scroll + page);
+        else if (delta === 'pageDown') scroll = Math.max(0, scroll - page);
+        else scroll = Math.max(0, Math.min(Math.max(0, n - page), scroll - delta));
+        this.set({auditScroll: scroll});
         break;
       }
       default:

@@ -6,6 +6,7 @@ import type {UiSession} from '../src/store/session.js';
 import {layout} from '../src/store/layout.js';
 import {handleKey} from '../src/ui/keys.js';
 import {SessionContext, useUi} from './context.js';
+import {SyncView} from './views/Sync.js';
 import {AuditPane} from './AuditPane.js';
 import {Footer} from './Footer.js';
 import {Header} from './Header.js';
@@ -53,6 +54,7 @@ function Root({session}: {session: UiSession}) {
       case 'traffic': body = <Traffic {...props} />; break;
       case 'log': body = <Log {...props} />; break;
       case 'audit': body = <AuditPane {...props} />; break;
+      case 'sync': body = <SyncView {...props} />; break;
     }
   }
   return (

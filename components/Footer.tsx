@@ -5,7 +5,9 @@ import {Box, Text} from 'ink';
 import {FOOTER_HINTS, GLOBAL_HINTS} from '../src/ui/keys.js';
 import {useTheme, useUi} from './context.js';
 
-const VIEW_HINTS: Record<string, string> = {...FOOTER_HINTS, audit: 'j/k scroll the audit  g/G oldest/newest  Esc back'};
+const VIEW_HINTS: Record<string, string> = {
+  ...FOOTER_HINTS, audit: 'j/k scroll the audit  g/G oldest/newest  Esc back', sync: 'm master  b backup (start/stop)',
+};
 
 const PROMPT: Record<string, string> = {command: ':', filter: 'filter /', 'log-filter': 'log filter /', tunable: ''};
 
@@ -25,7 +27,7 @@ export function Footer({width}: {width: number}) {
   } else if (f.message) {
     status = <Text wrap="truncate-end" color={t.c(color!)} bold={f.message.kind === 'error'}>{f.message.kind === 'error' ? '✗ ' : ''}{f.message.text}</Text>;
   } else status = <Text> </Text>;
-  const hints = f.overlay ? overlayHints(f.overlay) : ['? help', VIEW_HINTS[f.view], `${GLOBAL_HINTS}  7 who/audit`].filter(Boolean).join('  │  ');
+  const hints = f.overlay ? overlayHints(f.overlay) : ['? help', VIEW_HINTS[f.view], `${GLOBAL_HINTS}  7 who  8 sync`].filter(Boolean).join('  │  ');
   return (
     <Box flexDirection="column" width={width} height={2}>
       {status}

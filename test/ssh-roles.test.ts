@@ -33,7 +33,7 @@ describe('the role table', () => {
       'add-dest': 'admin', 'edit-dest': 'admin', 'del-dest': 'admin', timeouts: 'admin', flush: 'admin',
       zero: 'operator', 'traffic-add': 'operator', 'traffic-start': 'operator', 'traffic-stop': 'operator',
       'traffic-rate': 'operator', 'traffic-remove': 'operator', 'server-failed': 'operator',
-      speed: 'operator', pause: 'operator', step: 'operator',
+      speed: 'operator', pause: 'operator', step: 'operator', 'sync-start': 'admin', 'sync-stop': 'admin',
     });
   });
 

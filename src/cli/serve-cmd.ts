@@ -44,11 +44,16 @@ options:
   --auth-cooldown SECONDS how long a blocked address is refused (default 60)
   --login-grace SECONDS   time to authenticate (default 20)
   --no-exec               refuse exec requests (no listings without the UI)
+  --sync ROLE             start a connection-sync daemon: master or backup (admins can also start
+                          one from the UI: the Sync view, 8, or :--start-daemon)
+  --sync-peer HOST:PORT   sync over unicast UDP instead of multicast 224.0.0.81:8848
+  --mcast-interface IF    interface for multicast sync (default eth0)
   -h, --help              this help
 `;
 
 interface ServeArgs {
   listen: {host: string; port: number};
+  sync: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string};
   hostKey: string | null;
   authorizedKeys: string | null;
   auditFile: string | null;
@@ -85,7 +90,7 @@ export function parseListen(v: string): {host: string; port: number} {
 
 export function parseServeArgs(args: string[]): ServeArgs | 'help' {
   const a: ServeArgs = {
-    listen: {host: '127.0.0.1', port: 2222}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
+    listen: {host: '127.0.0.1', port: 2222}, sync: {roles: []}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
     logFile: null, console: false, config: null, memory: DEMO_MEMORY, memoryGiven: false, seed: 1, seedGiven: false, speed: 1,
     fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, authTries: 6, authBurst: 10, authRefillSec: 30,
     authCooldownSec: 60, loginGraceSec: 20, exec: true,
@@ -111,6 +116,14 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       case '--log-file': a.logFile = val(); break;
       case '--console': a.console = true; break;
       case '--config': a.config = val(); break;
+      case '--sync': {
+        const role = val();
+        if (role !== 'master' && role !== 'backup') throw new Error(`--sync wants master or backup, got '${role}'`);
+        a.sync.roles.push(role);
+        break;
+      }
+      case '--sync-peer': a.sync.peer = val(); break;
+      case '--mcast-interface': a.sync.mcastInterface = val(); break;
       case '--memory': {
         const total = parseSize(val());
         a.memory = {totalBytes: total, usedBytes: Math.round(total * (DEMO_MEMORY.usedBytes / DEMO_MEMORY.totalBytes))};
@@ -180,6 +193,13 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
   } else sim = buildDemo(a.seed, a.memory);
+  try {
+    const {attachSyncDaemons} = await import('../sync/attach.js');
+    await attachSyncDaemons(sim, a.sync);
+  } catch (err) {
+    process.stderr.write(`lvsdeck serve: sync: ${(err as Error).message}\n`);
+    return 2;
+  }
 
   const hostKeyPath = resolve(a.hostKey!);
   const auditPath = resolve(a.auditFile ?? join(dirname(hostKeyPath), 'lvsdeck-audit.jsonl'));

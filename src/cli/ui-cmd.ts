@@ -92,7 +92,8 @@ export async function run(args: string[]): Promise<number> {
     }
   } else sim = buildDemo(seed, memory);
   try {
-    await attachSync(sim, sync);
+    const {attachSyncDaemons} = await import('../sync/attach.js');
+    await attachSyncDaemons(sim, sync);
   } catch (err) {
     process.stderr.write(`lvsdeck: sync: ${(err as Error).message}\n`);
     return 2;
@@ -103,24 +104,6 @@ export async function run(args: string[]): Promise<number> {
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../ui/run-app.js');
   return runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message});
-}
-
-/**
- * Host the sync daemons of this process: a manager polled after every advance reconciles the
- * sockets with the roles the engine records (--sync here, --start-daemon from the command bar).
- */
-async function attachSync(sim: Simulation,
-  o: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string; syncId: number}): Promise<void> {
-  const {SyncManager, udpTransport, parsePeer} = await import('../sync/index.js');
-  const e = sim.engine;
-  const mgr = new SyncManager(e, udpTransport({
-    peer: o.peer ? parsePeer(o.peer) : undefined,
-    mcastInterface: o.mcastInterface,
-    sockSize: () => e.tunables.v.sync_sock_size!,
-  }));
-  sim.sync = mgr;
-  sim.onAdvance((now) => mgr.poll(now));
-  for (const role of o.roles) await mgr.start({role, syncId: o.syncId, mcastIfn: o.mcastInterface});
 }
 
 function intArg(name: string, v: string): number {

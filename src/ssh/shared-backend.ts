@@ -56,6 +56,9 @@ export class SharedBackend implements DeckBackend {
   failedServers() { return this.inner.failedServers(); }
   serviceConfig(id: number) { return this.inner.serviceConfig(id); }
   destConfig(id: number) { return this.inner.destConfig(id); }
+  syncStatus() { return this.inner.syncStatus(); }
+  startSync(...a: Parameters<DeckBackend['startSync']>) { this.changed(() => this.inner.startSync(...a)); }
+  stopSync(...a: Parameters<DeckBackend['stopSync']>) { this.changed(() => this.inner.stopSync(...a)); }
 
   setTunable(...a: Parameters<DeckBackend['setTunable']>) { return this.changed(() => this.inner.setTunable(...a)); }
   addService(...a: Parameters<DeckBackend['addService']>) { this.changed(() => this.inner.addService(...a)); }

@@ -28,7 +28,9 @@ export type Op =
   | {op: 'server-failed'; rs: string; failed: boolean}
   | {op: 'speed'; speed: number}
   | {op: 'pause'; paused: boolean}
-  | {op: 'step'; ms: number};
+  | {op: 'step'; ms: number}
+  | {op: 'sync-start'; role: 'master' | 'backup'; syncId: number; mcastIfn?: string}
+  | {op: 'sync-stop'; role: 'master' | 'backup'};
 
 /** Who may do what: reader < operator < admin (HAProxy's user / operator / admin levels). */
 export type Role = 'reader' | 'operator' | 'admin';
@@ -64,6 +66,8 @@ export const OP_MIN_ROLE: Record<Op['op'], Role> = {
   'traffic-rate': 'operator',
   'traffic-remove': 'operator',
   'server-failed': 'operator',
+  'sync-start': 'admin',
+  'sync-stop': 'admin',
   speed: 'operator',
   pause: 'operator',
   step: 'operator',
@@ -207,6 +211,8 @@ export function describeOp(op: Op): string {
     case 'speed': return `speed ${op.speed}`;
     case 'pause': return op.paused ? 'pause' : 'resume';
     case 'step': return `step ${op.ms}ms`;
+    case 'sync-start': return `ipvsadm --start-daemon ${op.role} --syncid ${op.syncId}${op.mcastIfn ? ` --mcast-interface ${op.mcastIfn}` : ''}`;
+    case 'sync-stop': return `ipvsadm --stop-daemon ${op.role}`;
   }
 }
 
@@ -291,6 +297,8 @@ export class Actions {
         case 'speed': b.setSpeed(op.speed); break;
         case 'pause': b.setPaused(op.paused); break;
         case 'step': b.step(op.ms); break;
+        case 'sync-start': b.startSync(op.role, op.syncId, op.mcastIfn); break;
+        case 'sync-stop': b.stopSync(op.role); break;
       }
     } catch (err) {
       ok = false;
@@ -345,6 +353,7 @@ export function describeTarget(op: Op): string {
     case 'traffic-start': case 'traffic-stop': case 'traffic-rate': case 'traffic-remove': return `generator ${op.id}`;
     case 'server-failed': return `real server ${op.rs} (answering)`;
     case 'speed': case 'pause': case 'step': return 'virtual clock';
+    case 'sync-start': case 'sync-stop': return `sync daemon ${op.role}`;
   }
 }
 
@@ -385,6 +394,10 @@ function observe(op: Op, b: DeckBackend, newId?: string): AuditValue | null {
       case 'speed': return {speed: b.clock().speed};
       case 'pause': return {paused: b.clock().paused};
       case 'step': return {virtual: b.snapshot().now};
+      case 'sync-start': case 'sync-stop': {
+        const r = b.syncStatus().roles.find((x) => x.role === op.role);
+        return {running: r?.config != null, syncid: r?.config?.syncId ?? null};
+      }
     }
   } catch {
     return null;
@@ -414,6 +427,8 @@ function requested(op: Op, old: AuditValue | null): AuditValue | null {
     case 'pause': return {paused: op.paused};
     case 'step': return old && typeof old.virtual === 'number' ? {virtual: old.virtual + op.ms} : null;
     case 'zero': return null;
+    case 'sync-start': return {running: true, syncid: op.syncId};
+    case 'sync-stop': return {running: false, syncid: old?.syncid ?? null};
   }
 }
 

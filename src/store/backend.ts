@@ -2,6 +2,7 @@
 // that return plain, serialisable data, and commands. LocalBackend serves it from a Simulation in
 // this thread; the same interface can later be served by a worker, an ssh session sharing one
 // engine, or an adapter driving the real kernel. UI code (store, components) uses only this.
+import {type SyncStatus, syncStatusOf} from './sync-status.js';
 import type {ConnInfo, ConnQuery, EngineSnapshot} from '../engine/engine.js';
 import type {LogLine} from '../engine/debug-log.js';
 import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
@@ -98,6 +99,10 @@ export interface DeckBackend {
   setGeneratorRate(id: string, rate: number): void;
   removeGenerator(id: string): void;
   setServerFailed(rs: string, failed: boolean): void;
+  /** Connection sync: the daemons' status; start/stop a role (EEXIST / ESRCH as the kernel). */
+  syncStatus(): SyncStatus;
+  startSync(role: 'master' | 'backup', syncId: number, mcastIfn?: string): void;
+  stopSync(role: 'master' | 'backup'): void;
   setSpeed(x: number): void;
   setPaused(p: boolean): void;
   step(ms: number): void;
@@ -124,6 +129,19 @@ export class ManualClock implements ClockControl {
 
 export class LocalBackend implements DeckBackend {
   constructor(readonly sim: Simulation, private readonly clk: ClockControl) {}
+
+  syncStatus(): SyncStatus {
+    return syncStatusOf(this.sim);
+  }
+
+  startSync(role: 'master' | 'backup', syncId: number, mcastIfn?: string): void {
+    // The engine records the role; the host's sync manager opens the sockets at its next poll.
+    this.e.startDaemon({role, syncId, mcastIfn});
+  }
+
+  stopSync(role: 'master' | 'backup'): void {
+    this.e.stopDaemon(role);
+  }
 
   private get e() {
     return this.sim.engine;

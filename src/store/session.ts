@@ -10,8 +10,9 @@ import type {
 } from './backend.js';
 import {Actions, type ActionResult, type AuditEntry, type AuditLog, type Op, type Role} from './actions.js';
 import {connPageSize, listPageSize, type TermSize} from './layout.js';
+import type {SyncStatus} from './sync-status.js';
 
-export type ViewId = 'dashboard' | 'services' | 'conns' | 'tunables' | 'traffic' | 'log' | 'audit';
+export type ViewId = 'dashboard' | 'services' | 'conns' | 'tunables' | 'traffic' | 'log' | 'audit' | 'sync';
 
 export const VIEWS: readonly {id: ViewId; key: string; title: string; short: string}[] = [
   {id: 'dashboard', key: '1', title: 'Dashboard', short: 'Dash'},
@@ -22,6 +23,8 @@ export const VIEWS: readonly {id: ViewId; key: string; title: string; short: str
   {id: 'log', key: '6', title: 'Log', short: 'Log'},
   // 7: who is connected and the audit trail (Tab cycles 1..6; 7 or `:view audit` opens it)
   {id: 'audit', key: '7', title: 'Who/Audit', short: 'Audit'},
+  // 8: the connection-sync daemons (also outside the Tab cycle)
+  {id: 'sync', key: '8', title: 'Sync', short: 'Sync'},
 ];
 
 /** One connected UI session as the others see it (the Who/Audit view and the header). */
@@ -116,6 +119,8 @@ export interface UiState {
   peers: Peer[];
   /** Who/Audit view: audit lines scrolled back from the newest. */
   auditScroll: number;
+  /** Sync view: the daemons' status (refreshed while the view is shown). */
+  sync: SyncStatus | null;
   overlay: Overlay | null;
   input: LineInput | null;
   message: Message | null;
@@ -238,6 +243,7 @@ export class UiSession {
       sessionId: this.sessionId,
       peers: [],
       auditScroll: 0,
+      sync: null,
       overlay: null,
       input: null,
       message: o.readOnly ? {text: 'read-only session: changes are disabled', kind: 'warn', at: this.wallNow()}
@@ -343,6 +349,7 @@ export class UiSession {
     if (((view === 'traffic' || s.overlay?.kind === 'attack') && fresh) || force) {
       p.traffic = {...s.traffic, rows: this.backend.generators(), failed: this.backend.failedServers()};
     }
+    if (view === 'sync') p.sync = this.backend.syncStatus();
     if (fresh || view === 'log') {
       const lines = this.backend.logSince(this.lastLogSeq);
       if (lines.length) {
@@ -474,7 +481,7 @@ export class UiSession {
 
   /** Tab / Shift-Tab: the six main views (Who/Audit is opened with 7; from there Tab goes on to 1). */
   cycleView(dir: 1 | -1): void {
-    const main = VIEWS.filter((v) => v.id !== 'audit');
+    const main = VIEWS.filter((v) => v.id !== 'audit' && v.id !== 'sync');
     const i = main.findIndex((v) => v.id === this.state.view);
     const next = i < 0 ? (dir > 0 ? 0 : main.length - 1) : (i + dir + main.length) % main.length;
     this.setView(main[next]!.id);

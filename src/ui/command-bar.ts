@@ -158,6 +158,16 @@ function parseIpvsadm(argv: string[]): Parsed {
   const svc = pc.svc, dest = pc.dest;
   switch (pc.cmd) {
     case CMD.FLUSH: return {ops: [{op: 'flush'}]};
+    case CMD.STARTDAEMON: {
+      const dm = pc.daemon;
+      if (dm.state === '') return {error: 'ipvsadm: --start-daemon needs master or backup'};
+      return {ops: [{op: 'sync-start', role: dm.state, syncId: dm.syncId, mcastIfn: dm.mcastIfn || undefined}]};
+    }
+    case CMD.STOPDAEMON: {
+      const dm = pc.daemon;
+      if (dm.state === '') return {error: 'ipvsadm: --stop-daemon needs master or backup'};
+      return {ops: [{op: 'sync-stop', role: dm.state}]};
+    }
     case CMD.TIMEOUT: return {ops: [{op: 'timeouts', ...pc.timeout}]};
     case CMD.ZERO: return {ops: [pc.options[OPT.SERVICE] ? {op: 'zero', key: serviceKeyOf(svc)} : {op: 'zero'}]};
     case CMD.ADD:
@@ -179,7 +189,7 @@ function parseIpvsadm(argv: string[]): Parsed {
     case CMD.LIST: case CMD.SAVE:
       return {error: 'ipvsadm: listings are the Services (2) and Connections (3) views; `lvsdeck ipvsadm -Ln` prints them'};
     default:
-      return {error: 'ipvsadm: --start-daemon, --stop-daemon and --restore are not available in the command bar'};
+      return {error: 'ipvsadm: --restore is not available in the command bar (use lvsdeck ipvsadm -R)'};
   }
 }
 

@@ -126,6 +126,12 @@ export function toggleServerFailed(session: UiSession): void {
   session.apply({op: 'server-failed', rs, failed: !failed});
 }
 
+/** Sync view keys: start a stopped role (syncid 0, as ipvsadm defaults) or stop a running one. */
+export function toggleSyncRole(session: UiSession, role: 'master' | 'backup'): void {
+  const running = session.backend.syncStatus().roles.some((r) => r.role === role && r.config !== null);
+  session.apply(running ? {op: 'sync-stop', role} : {op: 'sync-start', role, syncId: 0});
+}
+
 /** The attack menu's entries: one per kind, with the generator already running for it, if any. */
 export function attackEntries(session: UiSession) {
   const gens = session.state.traffic.rows;

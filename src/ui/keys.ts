@@ -4,7 +4,7 @@ import type {Key} from 'ink';
 import {type UiSession, SORT_KEYS, SPEEDS, VIEWS} from '../store/session.js';
 import {
   askDelete, askRemoveGenerator, cycleDefense, debugLevelStep, quiesce, rateAttack, rateGenerator, restore,
-  runCommandLine, toggleAttack, toggleGenerator, toggleServerFailed, weightStep,
+  runCommandLine, toggleAttack, toggleGenerator, toggleServerFailed, toggleSyncRole, weightStep,
 } from './commands.js';
 import {openAddDest, openAddService, openAddTraffic, openEditSelected, openTrafficRate, submitForm} from './forms.js';
 
@@ -12,6 +12,7 @@ export const KEY_HELP: {section: string; keys: [string, string][]}[] = [
   {section: 'Everywhere', keys: [
     ['?', 'this help'], ['q  Ctrl-C', 'quit'], ['Esc', 'back / close / cancel'],
     ['1..6  Tab  S-Tab', 'views: Dashboard Services Connections Tunables Attacks/Traffic Log'],
+    ['7  8', 'who is connected and the audit trail; connection sync daemons'],
     [':', 'command bar: ipvsadm syntax, sysctl -w name=value, attack ..., speed X (↑/↓ history)'],
     ['e  p  s', 'cycle drop_entry / drop_packet / secure_tcp: off → armed (auto) → always → off'],
     ['a', 'attack menu: start/stop each flood, +/- its rate'],
@@ -39,6 +40,9 @@ export const KEY_HELP: {section: string; keys: [string, string][]}[] = [
   ]},
   {section: 'Log', keys: [
     ['f', 'follow / pause'], ['l', 'cycle max level shown'], ['/', 'filter text'], ['+  -', 'debug_level up / down'],
+  ]},
+  {section: 'Sync', keys: [
+    ['m  b', 'start / stop the master / backup sync daemon (admin; :--start-daemon ROLE --syncid N for options)'],
   ]},
 ];
 
@@ -240,6 +244,10 @@ function viewKey(session: UiSession, input: string, key: Key): void {
       else if (input === 'd') askRemoveGenerator(session);
       return;
     }
+    case 'sync':
+      if (input === 'm') toggleSyncRole(session, 'master');
+      else if (input === 'b') toggleSyncRole(session, 'backup');
+      return;
     case 'log':
       if (input === 'f') session.toggleFollow();
       else if (input === 'l') session.cycleLogLevel();

@@ -89,7 +89,7 @@ export function udpTransport(opts: UdpSyncOptions = {}): SyncTransportFactory {
   const ifname = (cfg: SyncDaemonConfig) => opts.mcastInterface ?? cfg.mcastIfn;
   const target = (cfg: SyncDaemonConfig) => opts.peer ?? {host: cfg.mcastGroup, port: cfg.mcastPort};
   return {
-    describe(role: SyncRole, cfg: SyncDaemonConfig): string {
+    describe(_role: SyncRole, cfg: SyncDaemonConfig): string {
       const t = target(cfg);
       return opts.peer ? `udp unicast ${t.host}:${t.port}` : `udp multicast ${t.host}:${t.port} on ${ifname(cfg)}`;
     },

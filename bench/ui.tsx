@@ -7,6 +7,7 @@
 // The live CPU figure (the real binary in tmux) is measured by bench/ui-cpu.sh.
 import {PassThrough, Writable} from 'node:stream';
 import type {BenchFigure} from './common.js';
+import {inkMaxFps} from '../src/ui/run-app.js';
 import {spread, timeMs} from './common.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -102,7 +103,7 @@ export async function runUiBench(report = log): Promise<BenchFigure[]> {
   }
   inst.unmount();
 
-  // ---- 3. keypress -> screen while a SYN flood runs (live clock, 10 Hz publisher, maxFps 10)
+  // ---- 3. keypress -> screen while a SYN flood runs (live clock, 10 Hz publisher, the app's Ink throttle)
   const {SimClock} = await import('../src/ui/clock.js');
   const sim2 = buildDemo(1);
   sim2.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 50_000});
@@ -115,7 +116,7 @@ export async function runUiBench(report = log): Promise<BenchFigure[]> {
   out2.stream.on('frame', () => { lastFrameAt = performance.now(); });
   const inst2 = render(<App session={s2} />, {
     stdout: out2.stream as unknown as NodeJS.WriteStream, stdin: stdin2 as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
-    patchConsole: false, maxFps: 10,
+    patchConsole: false, maxFps: inkMaxFps(10),
   });
   clock.start();
   s2.start(10);

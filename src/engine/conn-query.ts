@@ -5,7 +5,7 @@
 // bounded heap, so a 40-row window costs one pass over the table.
 import {type Addr, foldAddr, parseAddr, parseAddrPort} from './addr.js';
 import {CONN_F, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from './constants.js';
-import type {ConnTable} from './conn-table.js';
+import {type ConnTable, FREE_SLOT} from './conn-table.js';
 import {SCTP_STATE_NAMES} from './proto/sctp.js';
 import {TCP_STATE_NAMES} from './proto/tcp.js';
 
@@ -136,6 +136,11 @@ class TopK {
   }
   offer(key: number, id: number): void {
     const {keys, ids} = this;
+    // Fast reject once full: most entries of a big table lose to the current worst kept one.
+    if (this.size === this.k && this.k > 0) {
+      const top = keys[0]!;
+      if (this.dir > 0 ? key > top : key < top) return;
+    }
     if (this.size < this.k) {
       let i = this.size++;
       while (i > 0) {
@@ -184,13 +189,14 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
     return true;
   };
   const hw = t.highWater;
+  const slots = t.slotStates();
   const offset = Math.max(0, q.offset ?? 0);
   const limit = Math.max(0, q.limit ?? 50);
   let total = 0;
   if (!q.sort) {
     const ids: number[] = [];
     for (let i = 0; i < hw; i++) {
-      if (!t.isLive(i) || !match(i)) continue;
+      if (slots[i] === FREE_SLOT || !match(i)) continue;
       if (total >= offset && ids.length < limit) ids.push(i);
       total++;
     }
@@ -198,10 +204,14 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
   }
   const key = sortKey(host, q.sort);
   const top = new TopK(offset + limit, q.desc ? -1 : 1);
-  for (let i = 0; i < hw; i++) {
-    if (!t.isLive(i) || !match(i)) continue;
+  // The result does not depend on the scan order (ties break by slot), only the cost does: slots
+  // fill roughly oldest first, so a descending sort scans from the end and meets its winners early.
+  const visit = (i: number) => {
+    if (slots[i] === FREE_SLOT || !match(i)) return;
     total++;
     top.offer(key(i), i);
-  }
+  };
+  if (q.desc) for (let i = hw - 1; i >= 0; i--) visit(i);
+  else for (let i = 0; i < hw; i++) visit(i);
   return {total, ids: top.sorted().slice(offset, offset + limit)};
 }

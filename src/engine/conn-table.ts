@@ -20,6 +20,7 @@ const WHEEL_MASK = WHEEL_SIZE - 1;
 const UNLINKED = -1;
 /** tSlot value of a free slot. */
 const FREED = -2;
+export const FREE_SLOT = FREED;
 
 class V6Pool {
   private ids = new Map<string, number>();
@@ -417,6 +418,11 @@ export class ConnTable {
 
   get highWater(): number {
     return this.used;
+  }
+
+  /** Liveness of every slot below highWater: `FREE_SLOT` marks a free one (for tight scans). */
+  slotStates(): Int32Array {
+    return this.tSlot;
   }
 
   // --- timer wheel ---

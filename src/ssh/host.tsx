@@ -4,6 +4,7 @@
 // publisher timer refreshes every session at the UI rate; a session whose client does not read
 // (bytes piling up in the ssh channel) is skipped until it drains, so it costs nothing and cannot
 // hold up the engine or the other sessions.
+import {inkMaxFps} from '../ui/run-app.js';
 import {render, type Instance} from 'ink';
 import {App} from '../../components/App.js';
 import type {Simulation} from '../sim/simulation.js';
@@ -161,7 +162,7 @@ export class DeckHost {
     });
     const instance = render(<App session={session} />, {
       stdout: o.stdout, stdin: o.stdin, stderr: o.stdout, exitOnCtrlC: true, patchConsole: false,
-      maxFps: this.fps, incrementalRendering: false,
+      maxFps: inkMaxFps(this.fps), incrementalRendering: false,
     });
     const h = new UiHandle(id, identity, session, instance, o.backlog ?? (() => 0));
     h.onClose(() => unsub());

@@ -8,7 +8,7 @@ import {
   IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, KERNEL_CONN_ENTRY_BYTES, PAGE_SIZE, SCTP_CHUNK, SECOND,
   SVC_F, TCP_FLAG,
 } from './constants.js';
-import {ConnTable} from './conn-table.js';
+import {ConnTable, type NewConn} from './conn-table.js';
 import {type ConnQuery, type ConnSortKey, queryConnIds} from './conn-query.js';
 import {DBG, DebugLog} from './debug-log.js';
 import {DefenseState, type DefenseName} from './defense.js';
@@ -693,20 +693,7 @@ export class Engine {
     af: Af; proto: number; caddr: Addr; cport: number; vaddr: Addr; vport: number; daddr: Addr; dport: number;
     flags: number; fwmark: number; fwmarkTemplate: boolean;
   }, dest: Dest | null): number {
-    const t = this.table;
-    let flags = c.flags;
-    if (this.tunables.v.conntrack) flags |= CONN_F.NFCT;
-    const i = t.create({
-      af: c.af, daf: c.af, proto: c.proto, caddr: c.caddr, cport: c.cport, vaddr: c.vaddr, vport: c.vport,
-      daddr: c.daddr, dport: c.dport, flags, fwmark: c.fwmark, dest: -1, fwmarkTemplate: c.fwmarkTemplate,
-    }, this.now, !(flags & CONN_F.ONE_PACKET));
-    if (dest) this.bindDest(i, dest);
-    this.tally[this.tallyIndex(i)]!++;
-    t.timeout[i] = CONN_INITIAL_TIMEOUT;
-    t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
-    if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
-    if (this.dbg(DBG.CONN)) this.log.log(this.now, DBG.CONN, () => `BACKUP, new conn ${this.connLabel(i)}`);
-    return i;
+    return this.createConn({...c, daf: c.af}, dest, 'BACKUP, ');
   }
 
   /** ip_vs_try_bind_dest's binding step: bind an unbound entry (counters, flags from the dest). */
@@ -1112,19 +1099,22 @@ export class Engine {
   /** ip_vs_conn_new + ip_vs_bind_dest. */
   private connNew(af: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number,
     dest: Dest | null, dport: number, flags: number, fwmark: number, fwmarkTemplate = false): number {
-    const t = this.table;
-    const daf = dest ? dest.af : af;
     const daddr: Addr = dest ? dest.addr : (af === 4 ? 0 : '::');
-    if (this.tunables.v.conntrack) flags |= CONN_F.NFCT;
-    const i = t.create({
-      af, daf, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark, dest: dest ? dest.id : -1, fwmarkTemplate,
-    }, this.now, !(flags & CONN_F.ONE_PACKET));
+    return this.createConn({af, daf: dest ? dest.af : af, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark,
+      fwmarkTemplate}, dest, '');
+  }
+
+  /** The common part of ip_vs_conn_new: allocate and hash, bind the dest, arm the first 3 s timer. */
+  private createConn(c: Omit<NewConn, 'dest'>, dest: Dest | null, note: string): number {
+    const t = this.table;
+    const flags = this.tunables.v.conntrack ? c.flags | CONN_F.NFCT : c.flags;
+    const i = t.create({...c, flags, dest: -1}, this.now, !(flags & CONN_F.ONE_PACKET));
     if (dest) this.bindDest(i, dest);
     this.tally[this.tallyIndex(i)]!++;
     t.timeout[i] = CONN_INITIAL_TIMEOUT;
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
-    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `new conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `${note}new conn ${this.connLabel(i)}`);
     return i;
   }
 

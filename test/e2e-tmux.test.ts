@@ -5,29 +5,14 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
+import {capture, keys, tmux, waitFor} from './helpers/tmux.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const sessions: string[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'lvsdeck-e2e-'));
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
-const tmux = (...args: string[]) => execFileSync('tmux', args, {encoding: 'utf8'});
-const capture = (s: string) => {
-  try { return tmux('capture-pane', '-p', '-t', s); } catch { return ''; }
-};
 const fmt = (s: string, f: string) => tmux('display-message', '-p', '-t', s, f).trim();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(s: string, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < end) {
-    last = capture(s);
-    if (re.test(last)) return last;
-    await sleep(80);
-  }
-  throw new Error(`timed out waiting for ${re} in session ${s}; screen:\n${last}`);
-}
 
 function launch(cols: number, rows: number, args = ''): string {
   const name = `lvsdeck-e2e-${process.pid}-${sessions.length}-${cols}x${rows}`;
@@ -37,7 +22,6 @@ function launch(cols: number, rows: number, args = ''): string {
   return name;
 }
 
-const keys = (s: string, ...k: string[]) => tmux('send-keys', '-t', s, ...k);
 
 /** The app's pid: the child of the pane's shell. */
 function appPid(s: string): number {

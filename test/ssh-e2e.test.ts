@@ -7,6 +7,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
+import {capture, keys, sleep, tmux, waitFor} from './helpers/tmux.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const has = (cmd: string, arg: string) => spawnSync(cmd, [arg]).error === undefined;
@@ -15,24 +16,6 @@ const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-e2e-'));
 const tmuxSessions: string[] = [];
 const children: ChildProcess[] = [];
 const pids: number[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tmux = (...args: string[]) => execFileSync('tmux', args, {encoding: 'utf8'});
-const capture = (s: string) => {
-  try { return tmux('capture-pane', '-p', '-t', s); } catch { return ''; }
-};
-const keys = (s: string, ...k: string[]) => tmux('send-keys', '-t', s, ...k);
-
-async function waitFor(s: string, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < end) {
-    last = capture(s);
-    if (re.test(last)) return last;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${re} in ${s}; screen:\n${last}`);
-}
 
 async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;

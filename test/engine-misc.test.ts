@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest';
 import {Engine} from '../src/engine/engine.js';
 import {Stats} from '../src/engine/stats.js';
-import {Bench, S, svcKey} from './helpers/engine-fixture.js';
+import {dhBucket, dhTable} from '../src/engine/sched/dh.js';
+import {addrOf, Bench, S, svcKey} from './helpers/engine-fixture.js';
 
 describe('UDP (ip_vs_proto_udp.c)', () => {
   it('a UDP flow lives 300 s after its last datagram and is never counted active', () => {
@@ -347,5 +348,44 @@ describe('ignore_tunneled', () => {
     expect(b.e.inbound(ipip)).toMatchObject({action: 'accept', reason: 'unsupported-proto'});
     b.e.setTunable('ignore_tunneled', '1');
     expect(b.e.inbound(ipip)).toMatchObject({action: 'accept', reason: 'tunneled-ignored'});
+  });
+});
+
+describe('schedule_icmp hands schedulers the embedded packet as carried (IP_VS_HDR_INVERSE)', () => {
+  const icmpAbout = (client: string, cport: number) => ({
+    af: 4 as const, proto: 1, src: addrOf(client), sport: 0, dst: 0x0a000001, dport: 0, tcpFlags: 0,
+    sctpChunk: 0, sctpChunkLen: 0, sctpNextChunk: -1, len: 56, fwmark: 0, df: false,
+    icmp: {type: 3, code: 4, checksumOk: true, inner: {
+      af: 4 as const, proto: 6, src: 0x0a000001, sport: 80, dst: addrOf(client), dport: cport, tcpFlags: 0x12,
+      sctpChunk: 0, sctpChunkLen: 0, sctpNextChunk: -1, len: 1500, fwmark: 0, df: true, icmp: null}},
+  });
+  const servers = ['10.1.0.1:80', '10.1.0.2:80', '10.1.0.3:80', '10.1.0.4:80', '10.1.0.5:80'];
+
+  it('dh keys on the embedded destination, i.e. the client, where a normal packet keys on the VIP', () => {
+    const b = new Bench();
+    const svc = b.service('tcp', '10.0.0.1:80', {scheduler: 'dh'});
+    for (const rs of servers) b.dest(svcKey('tcp', '10.0.0.1:80'), rs);
+    b.e.setTunable('schedule_icmp', '1');
+    const table = dhTable(svc);
+    // pick a client whose bucket differs from the VIP's
+    const client = ['192.0.2.7', '192.0.2.8', '192.0.2.9', '198.51.100.77'].find((c) => table[dhBucket(addrOf(c))] !== table[dhBucket(0x0a000001)])!;
+    expect(b.in('tcp', `${client}:5000`, '10.0.0.1:80', 'S').dest).toBe(table[dhBucket(0x0a000001)]);
+    const v = b.e.inbound(icmpAbout(client, 6000));
+    expect(v.created).toBe(true);
+    expect(v.dest).toBe(table[dhBucket(addrOf(client))]);
+    expect(b.conn('tcp', `${client}:6000`, '10.0.0.1:80')).not.toBeNull();
+  });
+
+  it('sh swaps back: the ICMP-created entry goes where the client\'s own SYN would', () => {
+    const b = new Bench();
+    b.service('tcp', '10.0.0.1:80', {scheduler: 'sh', flags: 0x10}); // sh-port
+    for (const rs of servers) b.dest(svcKey('tcp', '10.0.0.1:80'), rs);
+    b.e.setTunable('schedule_icmp', '1');
+    const viaIcmp = {...b.e.inbound(icmpAbout('192.0.2.44', 7000))};
+    expect(viaIcmp.created).toBe(true);
+    const c = new Bench();
+    c.service('tcp', '10.0.0.1:80', {scheduler: 'sh', flags: 0x10});
+    for (const rs of servers) c.dest(svcKey('tcp', '10.0.0.1:80'), rs);
+    expect(c.in('tcp', '192.0.2.44:7000', '10.0.0.1:80', 'S').dest!.addr).toBe(viaIcmp.dest!.addr);
   });
 });

@@ -943,8 +943,12 @@ export class Engine {
   // Creating connections (*_conn_schedule, ip_vs_schedule, ip_vs_sched_persist, ip_vs_leave)
   // =====================================================================================
 
-  /** Returns the new entry, or -1 with this.verdict set. */
-  private connSchedule(p: Packet, icmpEmbedded = false): number {
+  /**
+   * Returns the new entry, or -1 with this.verdict set. `p` is the packet as the client sent it;
+   * for an ICMP-embedded one, `schedView` is the embedded packet as carried (inverse), which is
+   * what the kernel hands the schedulers (dh/lblc/lblcr then key on its destination: the client).
+   */
+  private connSchedule(p: Packet, icmpEmbedded = false, schedView: Packet = p): number {
     const v = this.tunables.v;
     if (!icmpEmbedded) {
       if (p.proto === IPPROTO_TCP) {
@@ -971,7 +975,7 @@ export class Engine {
       this.setVerdict('drop', 'drop-packet-defense');
       return -1;
     }
-    const r = this.ipvsSchedule(svc, p);
+    const r = this.ipvsSchedule(svc, p, schedView);
     if (r >= 0) return r;
     if (r === -1) this.leave(svc, p, icmpEmbedded); // no destination
     else if (r === -2) this.setVerdict('accept', 'ftp-data-ignored');
@@ -979,16 +983,16 @@ export class Engine {
   }
 
   /** ip_vs_schedule: >= 0 entry; -1 no destination (ignored 0); -2 deliberately ignored (1). */
-  private ipvsSchedule(svc: Service, p: Packet): number {
+  private ipvsSchedule(svc: Service, p: Packet, schedView: Packet): number {
     if (p.sport === FTPDATA) return -2;
-    if (svc.flags & SVC_F.PERSISTENT) return this.schedPersist(svc, p);
+    if (svc.flags & SVC_F.PERSISTENT) return this.schedPersist(svc, p, schedView);
     if (svc.key.kind === 'addr' && p.dport !== svc.key.port) {
       if (svc.key.port === 0) {
         if (this.dbg(DBG.ERROR)) this.log.put(this.now, DBG.ERROR, 'Schedule: port zero only supported in persistent services, check your ipvs configuration');
       }
       return -1;
     }
-    const dest = this.runScheduler(svc, p);
+    const dest = this.runScheduler(svc, schedView);
     if (!dest) return -1;
     const flags = svc.flags & SVC_F.ONEPACKET && p.proto === IPPROTO_UDP ? CONN_F.ONE_PACKET : 0;
     const cp = this.connNew(p.af, p.proto, p.src, p.sport, p.dst, p.dport, dest, dest.port || p.dport, flags, p.fwmark);
@@ -1009,7 +1013,7 @@ export class Engine {
   }
 
   /** ip_vs_sched_persist (spec §4.6). */
-  private schedPersist(svc: Service, p: Packet): number {
+  private schedPersist(svc: Service, p: Packet, schedView: Packet): number {
     const t = this.table;
     const snet = maskAddr(p.src, svc.netmask, svc.prefixLen);
     const svcPort = svc.key.kind === 'addr' ? svc.key.port : 0;
@@ -1028,7 +1032,7 @@ export class Engine {
     let ct = t.templateLookup(p.af, tplProto, snet, tplVaddr, tplVport, fwmarkKey);
     let dest: Dest | null;
     if (ct < 0 || !this.checkTemplate(ct, null)) {
-      dest = this.runScheduler(svc, p);
+      dest = this.runScheduler(svc, schedView);
       if (!dest) return -1;
       const dport = svc.key.kind === 'addr' && p.dport === svcPort && svcPort !== FTPPORT ? dest.port : 0;
       ct = this.connNew(p.af, tplProto, snet, 0, tplVaddr, tplVport, dest, dport, CONN_F.TEMPLATE, p.fwmark, fwmarkKey);
@@ -1328,7 +1332,7 @@ export class Engine {
     if (cp < 0) {
       if (!this.tunables.v.schedule_icmp) return this.setVerdict('accept', 'icmp-unrelated');
       const asClient: Packet = {...inner, src: inner.dst, sport: inner.dport, dst: inner.src, dport: inner.sport, fwmark: p.fwmark};
-      const r = this.connSchedule(asClient, true);
+      const r = this.connSchedule(asClient, true, {...inner, fwmark: p.fwmark, inverse: true});
       if (r < 0) return this.verdict;
       cp = r;
       this.verdict.created = true;

@@ -101,6 +101,11 @@ export interface Packet {
   df: boolean;
   /** For ICMP errors: the ICMP type and code and the embedded (original) packet. */
   icmp: IcmpInfo | null;
+  /**
+   * Set on the ICMP-embedded packet handed to schedulers (IP_VS_HDR_INVERSE): src/dst are the
+   * original packet's, so the client is `dst`. sh and mh swap back; dh, lblc, lblcr do not.
+   */
+  inverse?: boolean;
 }
 
 export interface IcmpInfo {

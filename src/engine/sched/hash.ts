@@ -26,14 +26,20 @@ export function isUnavailable(d: Dest): boolean {
 }
 
 /**
- * sh-port / mh-port (SCHED2): the key port is the packet's source port (host order) for TCP, UDP and
- * SCTP, else 0 (ip_vs_sh_get_port / ip_vs_mh_get_port). For inverse (ICMP) lookups the engine passes
- * a packet whose src/sport are already the embedded destination's, so no inverse flag is needed.
+ * sh-port / mh-port (SCHED2): the key port is the client's port (host order) for TCP, UDP and
+ * SCTP, else 0 (ip_vs_sh_get_port / ip_vs_mh_get_port): the source port, or for an inverse
+ * (ICMP-embedded) packet its destination port.
  */
 export function keyPort(svc: Service, pkt: Packet): number {
   if ((svc.flags & SVC_F.SCHED2) === 0) return 0;
   const p = pkt.proto;
-  return p === IPPROTO_TCP || p === IPPROTO_UDP || p === IPPROTO_SCTP ? pkt.sport & 0xffff : 0;
+  if (p !== IPPROTO_TCP && p !== IPPROTO_UDP && p !== IPPROTO_SCTP) return 0;
+  return (pkt.inverse ? pkt.dport : pkt.sport) & 0xffff;
+}
+
+/** The address sh and mh hash: the source, or for an inverse (ICMP-embedded) packet its destination. */
+export function keyAddr(pkt: Packet): Addr {
+  return pkt.inverse ? pkt.dst : pkt.src;
 }
 
 /**

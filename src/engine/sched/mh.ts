@@ -8,7 +8,7 @@ import {formatAddrPort, type Addr} from '../addr.js';
 import type {Dest, SchedulerOps, Service} from '../types.js';
 import {SVC_F} from '../constants.js';
 import {registerScheduler} from './registry.js';
-import {addrKey, hsiphash32, isUnavailable, keyPort, linkedDests, sipKey, type SipKey} from './hash.js';
+import {addrKey, hsiphash32, isUnavailable, keyAddr, keyPort, linkedDests, sipKey, type SipKey} from './hash.js';
 
 /** Available prime table sizes, indexed by CONFIG_IP_VS_MH_TAB_INDEX − 8. */
 const PRIMES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
@@ -139,7 +139,7 @@ export const mh: SchedulerOps = {
     const lookup = state(svc).lookup;
     const M = MH_TAB_SIZE;
     const port = keyPort(svc, pkt);
-    const ihash = mhHash(pkt.src, port, MH_KEY1) % M;
+    const ihash = mhHash(keyAddr(pkt), port, MH_KEY1) % M;
     let dest: Dest | null = lookup[ihash]!;
     if ((svc.flags & SVC_F.SCHED1) === 0) {
       // ip_vs_mh_get
@@ -151,7 +151,7 @@ export const mh: SchedulerOps = {
       dest = null;
       for (let offset = 0; offset < M; offset++) {
         const roffset = (offset + ihash) % M;
-        const d: Dest | null = lookup[mhHash(pkt.src, port, MH_KEY1, roffset) % M]!;
+        const d: Dest | null = lookup[mhHash(keyAddr(pkt), port, MH_KEY1, roffset) % M]!;
         if (d === null) break;
         if (!isUnavailable(d)) { dest = d; break; }
         // (The kernel also logs each unavailable probe at level 6; omitted: one closure per probe.)

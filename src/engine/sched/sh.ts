@@ -7,7 +7,7 @@ import {formatAddrPort, type Addr} from '../addr.js';
 import type {Dest, SchedulerOps, Service} from '../types.js';
 import {SVC_F} from '../constants.js';
 import {registerScheduler} from './registry.js';
-import {addrKey, hash32, isUnavailable, keyPort, linkedDests} from './hash.js';
+import {addrKey, hash32, isUnavailable, keyAddr, keyPort, linkedDests} from './hash.js';
 
 /** IP_VS_SH_TAB_BITS. */
 export const SH_TAB_BITS = 8;
@@ -70,7 +70,7 @@ export const sh: SchedulerOps = {
   schedule(svc, pkt, ctx) {
     const buckets = state(svc).buckets;
     const port = keyPort(svc, pkt);
-    const ihash = shBucket(pkt.src, port, 0);
+    const ihash = shBucket(keyAddr(pkt), port, 0);
     let dest: Dest | null = buckets[ihash]!;
     if ((svc.flags & SVC_F.SCHED1) === 0) {
       // ip_vs_sh_get
@@ -82,7 +82,7 @@ export const sh: SchedulerOps = {
       dest = null;
       for (let offset = 0; offset < SH_TAB_SIZE; offset++) {
         const roffset = (offset + ihash) % SH_TAB_SIZE;
-        const d: Dest | null = buckets[shBucket(pkt.src, port, roffset)]!;
+        const d: Dest | null = buckets[shBucket(keyAddr(pkt), port, roffset)]!;
         if (d === null) break;
         if (!isUnavailable(d)) { dest = d; break; }
         // (The kernel also logs each unavailable probe at level 6; omitted: one closure per probe.)

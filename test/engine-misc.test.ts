@@ -389,3 +389,24 @@ describe('schedule_icmp hands schedulers the embedded packet as carried (IP_VS_H
     expect(c.in('tcp', '192.0.2.44:7000', '10.0.0.1:80', 'S').dest!.addr).toBe(viaIcmp.dest!.addr);
   });
 });
+
+describe('real server address check (ip_vs_new_dest)', () => {
+  it('refuses multicast, broadcast, 0.0.0.0/8, IPv6 multicast and link-local with EINVAL; loopback is fine', () => {
+    const b = new Bench();
+    b.service('tcp', '10.0.0.1:80');
+    b.service('tcp', '[2001:db8::1]:80');
+    const k4 = svcKey('tcp', '10.0.0.1:80'), k6 = svcKey('tcp', '[2001:db8::1]:80');
+    for (const bad of ['224.0.0.1:80', '255.255.255.255:80', '0.1.2.3:80']) {
+      expect(() => b.dest(k4, bad)).toThrow(expect.objectContaining({errno: 'EINVAL'}));
+    }
+    for (const bad of ['[ff02::1]:80', '[fe80::1]:80', '[::]:80']) {
+      expect(() => b.dest(k6, bad)).toThrow(expect.objectContaining({errno: 'EINVAL'}));
+    }
+    expect(b.e.getService(k4)!.dests).toHaveLength(0);
+    b.dest(k4, '127.0.0.1:8080');
+    b.dest(k4, '10.1.0.1:80');
+    b.dest(k6, '[2001:db8::10]:80');
+    b.dest(k6, '[::1]:80');
+    expect(b.e.getService(k4)!.dests).toHaveLength(2);
+  });
+});

@@ -1,7 +1,7 @@
 // The engine facade: configuration commands, the two packet entry points (ip_vs_in / ip_vs_out),
 // tick(now) driving every timer on virtual time, and the queries a UI or a test needs.
 // Pure and deterministic: time and randomness come from the caller.
-import {type Addr, type Af, formatAddr, formatAddrPort, maskAddr} from './addr.js';
+import {type Addr, type Af, formatAddr, formatAddrPort, maskAddr, parseIPv6Groups} from './addr.js';
 import {
   CONN_DEFER_TIMEOUT, CONN_F, CONN_INITIAL_TIMEOUT, CTPL_S, DEFENSE_PERIOD, DEST_F, DEST_TRASH_PERIOD,
   ESTIMATOR_PERIOD, type FwdMethod, fwdValue, FWD_BY_VALUE, INT_MAX, HZ, IPPROTO_ICMP, IPPROTO_ICMPV6,
@@ -521,6 +521,9 @@ export class Engine {
       dest.idleStart = 0;
       if (this.dbg(DBG.DEST_TRASH)) this.log.put(this.now, DBG.DEST_TRASH, `move dest ${formatAddrPort(addr, port)} from trash`);
     } else {
+      if (!usableDestAddr(addr, this.isLocalAddr(af, addr))) {
+        throw new IpvsError('EINVAL', `${formatAddr(addr)} is not a unicast or local address`);
+      }
       dest = {
         id: this.nextDestId++, af, addr, port, svc, weight: 0, lastWeight: 0, fwd: 'route', connFlags: 0,
         flags: 0, uThreshold: 0, lThreshold: 0, activeConns: 0, inactConns: 0, persistConns: 0,
@@ -1597,6 +1600,23 @@ export class Engine {
 }
 
 export type EngineSnapshot = ReturnType<Engine['snapshot']>;
+
+/**
+ * ip_vs_new_dest's address check: IPv4 must be unicast or local (inet_addr_type: 0.0.0.0/8,
+ * 255.255.255.255 and multicast are refused); IPv6 must be unicast and not link-local, unless local.
+ */
+function usableDestAddr(a: Addr, local: boolean): boolean {
+  if (typeof a === 'number') {
+    if (local) return true;
+    return a >>> 24 !== 0 && a !== 0xffffffff && a >>> 28 !== 0xe;
+  }
+  if (local) return true;
+  const g = parseIPv6Groups(a)!;
+  const multicast = g[0]! >>> 8 === 0xff;
+  const unspecified = g.every((x) => x === 0);
+  const linkLocal = (g[0]! & 0xffc0) === 0xfe80;
+  return !multicast && !unspecified && !linkLocal;
+}
 
 function countIn(s: Stats, len: number): void {
   s.inpkts++;

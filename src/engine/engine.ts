@@ -696,7 +696,7 @@ export class Engine {
     af: Af; proto: number; caddr: Addr; cport: number; vaddr: Addr; vport: number; daddr: Addr; dport: number;
     flags: number; fwmark: number; fwmarkTemplate: boolean;
   }, dest: Dest | null): number {
-    return this.createConn({...c, daf: c.af}, dest, 'BACKUP, ');
+    return this.createConn({...c, daf: c.af, dest: -1}, dest, 'BACKUP, ');
   }
 
   /** ip_vs_try_bind_dest's binding step: bind an unbound entry (counters, flags from the dest). */
@@ -1108,14 +1108,15 @@ export class Engine {
     dest: Dest | null, dport: number, flags: number, fwmark: number, fwmarkTemplate = false): number {
     const daddr: Addr = dest ? dest.addr : (af === 4 ? 0 : '::');
     return this.createConn({af, daf: dest ? dest.af : af, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark,
-      fwmarkTemplate}, dest, '');
+      fwmarkTemplate, dest: -1}, dest, '');
   }
 
   /** The common part of ip_vs_conn_new: allocate and hash, bind the dest, arm the first 3 s timer. */
-  private createConn(c: Omit<NewConn, 'dest'>, dest: Dest | null, note: string): number {
+  private createConn(c: NewConn, dest: Dest | null, note: string): number {
     const t = this.table;
-    const flags = this.tunables.v.conntrack ? c.flags | CONN_F.NFCT : c.flags;
-    const i = t.create({...c, flags, dest: -1}, this.now, !(flags & CONN_F.ONE_PACKET));
+    // c is the caller's fresh literal: adjusting it in place spares an allocation per connection
+    const flags = c.flags = this.tunables.v.conntrack ? c.flags | CONN_F.NFCT : c.flags;
+    const i = t.create(c, this.now, !(flags & CONN_F.ONE_PACKET)); // bindDest sets the dest
     if (dest) this.bindDest(i, dest);
     this.tally[this.tallyIndex(i)]!++;
     t.timeout[i] = CONN_INITIAL_TIMEOUT;

@@ -1,5 +1,6 @@
 // `lvsdeck serve`: one engine in this process, operated by several people over ssh (and, with
 // --console, from this terminal too). See docs/ssh.md.
+import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/attach.js';
 import {appendFileSync, renameSync, writeFileSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
@@ -48,12 +49,13 @@ options:
                           one from the UI: the Sync view, 8, or :--start-daemon)
   --sync-peer HOST:PORT   sync over unicast UDP instead of multicast 224.0.0.81:8848
   --mcast-interface IF    interface for multicast sync (default eth0)
+  --syncid N              sync id (0..255) for --sync
   -h, --help              this help
 `;
 
 interface ServeArgs {
   listen: {host: string; port: number};
-  sync: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string};
+  sync: SyncHostOptions;
   hostKey: string | null;
   authorizedKeys: string | null;
   auditFile: string | null;
@@ -90,7 +92,7 @@ export function parseListen(v: string): {host: string; port: number} {
 
 export function parseServeArgs(args: string[]): ServeArgs | 'help' {
   const a: ServeArgs = {
-    listen: {host: '127.0.0.1', port: 2222}, sync: {roles: []}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
+    listen: {host: '127.0.0.1', port: 2222}, sync: {}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
     logFile: null, console: false, config: null, memory: DEMO_MEMORY, memoryGiven: false, seed: 1, seedGiven: false, speed: 1,
     fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, authTries: 6, authBurst: 10, authRefillSec: 30,
     authCooldownSec: 60, loginGraceSec: 20, exec: true,
@@ -116,14 +118,6 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       case '--log-file': a.logFile = val(); break;
       case '--console': a.console = true; break;
       case '--config': a.config = val(); break;
-      case '--sync': {
-        const role = val();
-        if (role !== 'master' && role !== 'backup') throw new Error(`--sync wants master or backup, got '${role}'`);
-        a.sync.roles.push(role);
-        break;
-      }
-      case '--sync-peer': a.sync.peer = val(); break;
-      case '--mcast-interface': a.sync.mcastInterface = val(); break;
       case '--memory': {
         const total = parseSize(val());
         a.memory = {totalBytes: total, usedBytes: Math.round(total * (DEMO_MEMORY.usedBytes / DEMO_MEMORY.totalBytes))};
@@ -144,7 +138,8 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       case '--login-grace': a.loginGraceSec = int(1, 3600); break;
       case '--no-exec': a.exec = false; break;
       case '-h': case '--help': return 'help';
-      default: throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
+      default:
+        if (!takeSyncFlag(flag, val, a.sync)) throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
     }
   }
   if (!a.hostKey) throw new Error('--host-key FILE is required (it is created on first start)');
@@ -194,7 +189,6 @@ export async function run(args: string[]): Promise<number> {
     }
   } else sim = buildDemo(a.seed, a.memory);
   try {
-    const {attachSyncDaemons} = await import('../sync/attach.js');
     await attachSyncDaemons(sim, a.sync);
   } catch (err) {
     process.stderr.write(`lvsdeck serve: sync: ${(err as Error).message}\n`);

@@ -1,4 +1,5 @@
 // `lvsdeck ui` (also what `lvsdeck` with no command runs): the live terminal UI.
+import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/attach.js';
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
@@ -34,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   let seedGiven = false, memoryGiven = false;
   let mono = false, readOnly = false, altScreen = true;
   let perfFile: string | undefined;
-  const sync: {roles: ('master' | 'backup')[]; peer?: string; mcastInterface?: string; syncId: number} = {roles: [], syncId: 0};
+  const sync: SyncHostOptions = {};
   let quitAfterMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -59,19 +60,11 @@ export async function run(args: string[]): Promise<number> {
         case '--mono': mono = true; break;
         case '--read-only': readOnly = true; break;
         case '--no-alt-screen': altScreen = false; break;
-        case '--sync': {
-          const role = val();
-          if (role !== 'master' && role !== 'backup') throw new Error(`--sync wants master or backup, got '${role}'`);
-          sync.roles.push(role);
-          break;
-        }
-        case '--sync-peer': sync.peer = val(); break;
-        case '--mcast-interface': sync.mcastInterface = val(); break;
-        case '--syncid': sync.syncId = intArg(a, val()); break;
         case '--perf-file': perfFile = val(); break;
         case '--quit-after': quitAfterMs = Number(val()) * 1000; break;
         case '-h': case '--help': process.stdout.write(HELP); return 0;
-        default: throw new Error(`unknown option ${a} (try lvsdeck --help)`);
+        default:
+          if (!takeSyncFlag(a, val, sync)) throw new Error(`unknown option ${a} (try lvsdeck --help)`);
       }
     } catch (err) {
       process.stderr.write(`lvsdeck: ${(err as Error).message}\n`);
@@ -92,7 +85,6 @@ export async function run(args: string[]): Promise<number> {
     }
   } else sim = buildDemo(seed, memory);
   try {
-    const {attachSyncDaemons} = await import('../sync/attach.js');
     await attachSyncDaemons(sim, sync);
   } catch (err) {
     process.stderr.write(`lvsdeck: sync: ${(err as Error).message}\n`);

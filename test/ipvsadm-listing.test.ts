@@ -1,6 +1,7 @@
 // ipvsadm listings and the procfs views, compared with fixed text written from the layouts in
 // spec §7.3-§7.6 and §8.4-§8.5 (trailing blanks are significant: `⏎` in the spec).
 import {describe, expect, it} from 'vitest';
+import {box, words} from './helpers/ipvsadm.js';
 import {parseAddr} from '../src/engine/addr.js';
 import {Engine} from '../src/engine/engine.js';
 import type {StatsRates} from '../src/engine/stats.js';
@@ -10,17 +11,8 @@ import {largenum, mmss} from '../src/ipvsadm/format.js';
 import {procIpVs, procIpVsConn, procIpVsConnSync, procIpVsStats, procIpVsStatsPercpu} from '../src/ipvsadm/proc.js';
 import {packetFromSpec} from '../src/engine/packet.js';
 
-const words = (s: string) => s.split(' ');
 const text = (...ls: string[]) => ls.map((l) => `${l}\n`).join('');
 
-function box(...cmds: string[]): Engine {
-  const e = new Engine({seed: 1});
-  for (const c of cmds) {
-    const r = runIpvsadm(e, words(c));
-    if (r.code !== 0) throw new Error(`${c}: ${r.stderr}`);
-  }
-  return e;
-}
 
 function out(e: Engine, cmd: string): string {
   const r = runIpvsadm(e, words(cmd));

@@ -1,6 +1,7 @@
 // ipvsadm's command line (spec §8.1-§8.3; ipvsadm 1.31 parse_options / process_options): defaults,
 // popt tokenising, the commands_v_options table, and ipvsadm's own error texts and exit statuses.
 import {describe, expect, it} from 'vitest';
+import {box, words} from './helpers/ipvsadm.js';
 import {Engine} from '../src/engine/engine.js';
 import {SVC_F} from '../src/engine/constants.js';
 import {runIpvsadm} from '../src/ipvsadm/exec.js';
@@ -17,16 +18,7 @@ function err(argv: string[]): {code: number; stderr: string} {
   throw new Error(`no error for ${argv.join(' ')}`);
 }
 
-const words = (s: string) => s.split(' ');
 
-function box(...cmds: string[]): Engine {
-  const e = new Engine({seed: 1});
-  for (const c of cmds) {
-    const r = runIpvsadm(e, words(c));
-    if (r.code !== 0) throw new Error(`${c}: ${r.stderr}`);
-  }
-  return e;
-}
 
 describe('commands_v_options (ipvsadm.c table)', () => {
   it('has one 34-column row per command, transcribed from ipvsadm.c', () => {

@@ -4,22 +4,14 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
+import {box, words} from './helpers/ipvsadm.js';
 import {Engine} from '../src/engine/engine.js';
 import {runIpvsadm} from '../src/ipvsadm/exec.js';
 import {
   STATE_VERSION, StateError, captureState, defaultStatePath, engineFromState, loadStateFile, saveStateFile,
 } from '../src/ipvsadm/state.js';
 
-const words = (s: string) => s.split(' ');
 
-function box(...cmds: string[]): Engine {
-  const e = new Engine({seed: 1});
-  for (const c of cmds) {
-    const r = runIpvsadm(e, words(c));
-    if (r.code !== 0) throw new Error(`${c}: ${r.stderr}`);
-  }
-  return e;
-}
 
 const save = (e: Engine) => runIpvsadm(e, ['-Sn']).stdout;
 

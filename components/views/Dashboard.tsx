@@ -14,6 +14,7 @@ export function Dashboard({width, height}: {width: number; height: number}) {
   const t = useTheme();
   const d = useUi((s) => ({
     mem: s.snap?.memory, entries: s.snap ? s.snap.conns + s.snap.templates : 0, states: s.snap?.states,
+    synRecv: s.snap?.synRecvShare ?? 0,
     defense: s.snap?.defense, hist: s.hist, rates: s.rates, counters: s.snap?.counters,
   }));
   const mem = d.mem ?? {availablePages: 0, amemthresh: 1024, totalPages: 1};
@@ -98,7 +99,7 @@ export function Dashboard({width, height}: {width: number; height: number}) {
               </Text>
             </>
           ) : null}
-          <Text bold wrap="truncate-end">Connection states</Text>
+          <Text wrap="truncate-end"><Text bold>Connection states</Text>{`  ${Math.round(d.synRecv * 100)}% SYN_RECV`}</Text>
           {states.slice(0, stRows).map(([name, n]) => {
             const barW = Math.max(0, rightW - 30);
             const w = Math.round((n / stTotal) * barW);

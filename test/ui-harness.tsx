@@ -1,6 +1,7 @@
 // Shared setup for the UI tests: the demo simulation driven by hand (no timers), one session,
 // the App rendered by ink-testing-library, and helpers to press keys and read the screen.
 import {render} from 'ink-testing-library';
+import {afterEach} from 'vitest';
 import {buildDemo, DEMO_MEMORY} from '../src/demo/default-config.js';
 import {AuditLog} from '../src/store/actions.js';
 import {LocalBackend, ManualClock} from '../src/store/backend.js';
@@ -39,4 +40,15 @@ export function setup(o: {rows?: number; readOnly?: boolean; mono?: boolean; war
     await tick();
   };
   return {sim, clock, backend, audit, session, ...r, screen, press, advance};
+}
+
+/** A setup() for a test file that unmounts the last app after each test. */
+export function harnessPerTest() {
+  let cleanup: (() => void) | null = null;
+  afterEach(() => { cleanup?.(); cleanup = null; });
+  return (o: Parameters<typeof setup>[0] = {}) => {
+    const h = setup(o);
+    cleanup = h.unmount;
+    return h;
+  };
 }

@@ -1,15 +1,9 @@
 // The key paths: tunable edits (rejected and accepted), defenses by keypress, real-server actions,
 // the connection filter, sort and details, the attack menu, the command bar and --read-only.
-import {afterEach, describe, expect, test} from 'vitest';
-import {KEYS, setup} from './ui-harness.js';
+import {describe, expect, test} from 'vitest';
+import {KEYS, harnessPerTest} from './ui-harness.js';
 
-let cleanup: (() => void) | null = null;
-afterEach(() => { cleanup?.(); cleanup = null; });
-function start(o: Parameters<typeof setup>[0] = {}) {
-  const h = setup(o);
-  cleanup = h.unmount;
-  return h;
-}
+const start = harnessPerTest();
 
 /** The Services row of a real server. */
 const rsLine = (s: string, rs: string) => s.split('\n').find((l) => l.includes(`-> ${rs}`)) ?? '';

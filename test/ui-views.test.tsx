@@ -1,16 +1,9 @@
 // Every view renders what it should; views switch with 1..6, Tab and Shift-Tab; the header and the
 // footer stay visible everywhere.
-import {afterEach, describe, expect, test} from 'vitest';
-import {KEYS, setup} from './ui-harness.js';
+import {describe, expect, test} from 'vitest';
+import {KEYS, harnessPerTest} from './ui-harness.js';
 
-let cleanup: (() => void) | null = null;
-afterEach(() => { cleanup?.(); cleanup = null; });
-
-function start(o: Parameters<typeof setup>[0] = {}) {
-  const h = setup(o);
-  cleanup = h.unmount;
-  return h;
-}
+const start = harnessPerTest();
 
 const headerAndFooter = (s: string) => {
   expect(s).toMatch(/\d\d:\d\d:\d\d ▶ ×1/);      // virtual clock and speed

@@ -135,20 +135,24 @@ export function runSysctl(e: Engine, args: readonly string[], opts: SysctlOption
     operands.push(a);
   }
 
+  /** The tunable a key names, or null after reporting it as procps does (unless -e). */
+  const knownName = (key: string): string | null => {
+    const name = tunableName(key);
+    if (!name && !ignoreError) {
+      err += `sysctl: cannot stat ${procPath(key)}: No such file or directory\n`;
+      rc = 255;
+    }
+    return name;
+  };
+
   const readOne = (key: string): void => {
     if (!key) {
       err += `sysctl: "${key}" is an unknown key\n`;
       rc = 255;
       return;
     }
-    const name = tunableName(key);
-    if (!name) {
-      if (!ignoreError) {
-        err += `sysctl: cannot stat ${procPath(key)}: No such file or directory\n`;
-        rc = 255;
-      }
-      return;
-    }
+    const name = knownName(key);
+    if (!name) return;
     const shown = `${SYSCTL_PREFIX}${name}`;
     if (nameOnly) out += `${shown}\n`;
     else if (printName) out += `${shown} = ${e.readTunable(name)}\n`;
@@ -169,14 +173,8 @@ export function runSysctl(e: Engine, args: readonly string[], opts: SysctlOption
       rc = 255;
       return;
     }
-    const name = tunableName(key);
-    if (!name) {
-      if (!ignoreError) {
-        err += `sysctl: cannot stat ${procPath(key)}: No such file or directory\n`;
-        rc = 255;
-      }
-      return;
-    }
+    const name = knownName(key);
+    if (!name) return;
     const res = e.setTunable(name, value);
     if (!res.ok) {
       err += `sysctl: setting key "${displayName(key)}": ${strerror(res.errno)}\n`;

@@ -106,7 +106,7 @@ describe('lvsdeck run on the examples', () => {
       .toEqual([expect.objectContaining({state: 'ASSURED', client: '198.51.100.7:0', destination: '10.0.0.2:65535', expire: '00:35'})]);
   });
 
-  it('wrr-3-2-1: the classic sequence after the initial cw=1 pass (spec §6.3)', async () => {
+  it('wrr-3-2-1: the classic sequence after the initial cw=1 pass (ip_vs_wrr.c, ip_vs_wrr_dest_changed)', async () => {
     const d = await runJson('wrr-3-2-1');
     const A = '10.0.0.1:80', B = '10.0.0.2:80', C = '10.0.0.3:80';
     expect(d.sessions.map((s) => s.server)).toEqual([A, B, C, A, A, B, A, B, C, A, A, B]);

@@ -54,7 +54,7 @@ describe('persistence (ip_vs_sched_persist)', () => {
   });
 
   it('a template still controlling connections is deferred in 60 s steps and keeps the 60 s timeout', () => {
-    // spec §4.6 example, -p 10: conn 1 at t=0 held open; at t=10 deferred to t=70; conn 2 at t=12 -> t=72
+    // ip_vs_sched_persist / ip_vs_conn_expire, -p 10: conn 1 at t=0 held open; at t=10 deferred to t=70; conn 2 at t=12 -> t=72
     const {b} = persistent(10);
     b.in('tcp', '192.0.2.10:1000', VIP, 'S');
     b.in('tcp', '192.0.2.10:1000', VIP, 'A');

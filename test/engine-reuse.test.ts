@@ -6,7 +6,7 @@ const C = '192.0.2.10:40000';
 const RS1 = '10.1.0.1:80', RS2 = '10.1.0.2:80';
 
 /**
- * The spec §4.7 table setup: the old entry lives on rs2 and the scheduler's next pick is rs1.
+ * The setup for ip_vs_in's conn_reuse_mode cases (ip_vs_core.c): the old entry lives on rs2 and the scheduler's next pick is rs1.
  * rr over list [rs2, rs1] (rs1 added first, rs2 newest): first pick rs2, next rs1.
  */
 function setup(fwd: 'masq' | 'route' = 'masq') {

@@ -32,7 +32,7 @@ describe('TCP state machine (ip_vs_proto_tcp.c)', () => {
     expect(tcpNextState(true, DIR.OUTPUT, parseTcpFlags('P'), TCP_STATE.SYN_RECV)).toBe(TCP_STATE.CLOSE);
   });
 
-  it('secure table differs from the normal table exactly in the cells the spec lists', () => {
+  it('secure table differs from the normal table exactly in the cells where tcp_states_dos differs from tcp_states (ip_vs_proto_tcp.c)', () => {
     const diffs: string[] = [];
     const names = ['NO', 'ES', 'SS', 'SR', 'FW', 'TW', 'CL', 'CW', 'LA', 'LI', 'SA'];
     for (let d = 0; d < 3; d++) for (let ev = 0; ev < 4; ev++) for (let s = 0; s < 11; s++) {

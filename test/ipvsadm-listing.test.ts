@@ -1,5 +1,6 @@
 // ipvsadm listings and the procfs views, compared with fixed text written from the layouts in
-// spec §7.3-§7.6 and §8.4-§8.5 (trailing blanks are significant: `⏎` in the spec).
+// ip_vs_ctl.c (ip_vs_info_seq_show, ip_vs_stats_show), ip_vs_conn.c (ip_vs_conn_seq_show) and
+// ipvsadm.c (print_title, print_service_entry, print_largenum, FMT_RULE); trailing blanks are significant.
 import {describe, expect, it} from 'vitest';
 import {box, words} from './helpers/ipvsadm.js';
 import {parseAddr} from '../src/engine/addr.js';
@@ -57,7 +58,7 @@ describe('print_largenum', () => {
 });
 
 describe('ipvsadm -L (default format)', () => {
-  it('prints the version line, the titles and services with their real servers (spec §7.6 example)', () => {
+  it('prints the version line, the titles and services with their real servers (ipvsadm.c print_title, print_service_entry)', () => {
     const e = box('-A -t 10.0.0.1:80 -s wlc -p 360 -M 255.255.255.0', '-a -t 10.0.0.1:80 -r 192.168.0.2:80 -m');
     expect(out(e, '-L -n')).toBe(text(
       'IP Virtual Server version 1.2.1 (size=4096)',
@@ -105,7 +106,7 @@ describe('ipvsadm -L (default format)', () => {
     expect(nosort.map((l) => l.slice(5, 20).trim())).toEqual(['10.1.0.9:79', '10.1.0.10:80', '10.1.0.9:80']);
   });
 
-  it('compares addresses as C int differences (wrap-around, spec §7.6)', () => {
+  it('compares addresses as C int differences (wrap-around, libipvs.c ipvs_cmp_services / ipvs_cmp_dests)', () => {
     // 200.0.0.1 - 10.0.0.1 exceeds 2^31: the difference is negative, so 200.0.0.1 sorts first.
     const e = box('-A -t 10.0.0.1:80 -s rr', '-A -t 200.0.0.1:80 -s rr');
     expect(out(e, '-Ln').split('\n').slice(3, 5)).toEqual(['TCP  200.0.0.1:80 rr', 'TCP  10.0.0.1:80 rr']);
@@ -152,7 +153,7 @@ describe('ipvsadm -L (default format)', () => {
   });
 });
 
-describe('numeric formats (spec §7.6 examples)', () => {
+describe('numeric formats (ipvsadm.c print_largenum)', () => {
   // TCP 203.0.113.5:443 rr -p 120, one real server 10.2.0.7:443 -m -w 3 with 1 active, 4 inactive
   // and 2 persistent connections; 12 conns / 84 / 60 packets / 4680 / 5748 bytes; rates 1/12/9/1840/2210.
   function example(): Engine {
@@ -222,7 +223,7 @@ describe('numeric formats (spec §7.6 examples)', () => {
   });
 });
 
-describe('-S save format (spec §8.5)', () => {
+describe('-S save format (ipvsadm.c, FMT_RULE)', () => {
   it('prints one command per line, sorted, without thresholds; tunnels with their type', () => {
     const e = box(
       '-A -t 10.0.0.1:80 -s wlc -p 360 -M 255.255.255.0',
@@ -319,14 +320,14 @@ describe('-c, --timeout, --daemon', () => {
 });
 
 describe('/proc views', () => {
-  it('/proc/net/ip_vs (spec §7.3 example; persistence timeout in jiffies with HZ=1000)', () => {
+  it('/proc/net/ip_vs (ip_vs_info_seq_show; persistence timeout in jiffies with HZ=1000)', () => {
     const e = box(
       '-A -t 203.0.113.5:443 -s rr',
       '-a -t 203.0.113.5:443 -r 10.2.0.7:8443 -m -w 3',
       '-A -u 203.0.113.5:53 -s sh -o -p 120 -M 255.255.255.0',
       '-A -f 42 -s rr',
     );
-    // ipvsadm would force a -g real server onto the service port; the spec's example uses 8443.
+    // ipvsadm would force a -g real server onto the service port; this example uses 8443.
     e.addDest(svcOf(e).key, 4, parseAddr('10.2.0.8')!.addr, 8443, {fwd: 'route', weight: 1});
     const d7 = svcOf(e).dests.find((d) => d.addr === parseAddr('10.2.0.7')!.addr)!;
     d7.activeConns = 2;
@@ -357,7 +358,7 @@ describe('/proc views', () => {
     ]);
   });
 
-  it('/proc/net/ip_vs_stats (spec §7.4 example)', () => {
+  it('/proc/net/ip_vs_stats (ip_vs_stats_show)', () => {
     const e = new Engine();
     setStats({stats: e.totStats}, [300, 70000, 65536, 123456789, 987654321], [2, 17, 16, 1500, 20000]);
     expect(procIpVsStats(e)).toBe(text(
@@ -379,7 +380,7 @@ describe('/proc views', () => {
     ));
   });
 
-  it('/proc/net/ip_vs_conn and _sync (spec §7.5 rows)', () => {
+  it('/proc/net/ip_vs_conn and _sync (ip_vs_conn_seq_show, ip_vs_conn_sync_seq_show)', () => {
     const e = box('-A -t 198.51.100.1:443 -s rr -p 60 -M 255.255.255.0', '-a -t 198.51.100.1:443 -r 10.1.0.2 -m');
     e.inbound(packetFromSpec({proto: 'tcp', src: '192.0.2.10:40000', dst: '198.51.100.1:443', flags: 'S'}));
     e.outbound(packetFromSpec({proto: 'tcp', src: '10.1.0.2:443', dst: '192.0.2.10:40000', flags: 'SA'}));
@@ -396,7 +397,7 @@ describe('/proc views', () => {
     expect(sync).toContain('TCP C000020A 9C40 C6336401 01BB 0A010002 01BB ESTABLISHED LOCAL      899');
   });
 
-  it('an invalidated template is listed with ports 65535 (spec §3.9)', () => {
+  it('an invalidated template is listed with ports 65535 (ip_vs_check_template sets vport/dport 0xffff)', () => {
     const e = box('-A -t 198.51.100.1:443 -s rr -p 60', '-a -t 198.51.100.1:443 -r 10.1.0.2 -m', '-a -t 198.51.100.1:443 -r 10.1.0.3 -m');
     e.setTunable('expire_quiescent_template', '1');
     e.inbound(packetFromSpec({proto: 'tcp', src: '192.0.2.10:40000', dst: '198.51.100.1:443', flags: 'S'}));

@@ -1,4 +1,4 @@
-// ipvsadm's command line (spec §8.1-§8.3; ipvsadm 1.31 parse_options / process_options): defaults,
+// ipvsadm's command line (ipvsadm 1.31 ipvsadm.c: parse_options, process_options, commands_v_options): defaults,
 // popt tokenising, the commands_v_options table, and ipvsadm's own error texts and exit statuses.
 import {describe, expect, it} from 'vitest';
 import {box, words} from './helpers/ipvsadm.js';
@@ -51,7 +51,7 @@ describe('commands_v_options (ipvsadm.c table)', () => {
   });
 });
 
-describe('defaults (spec §8.2)', () => {
+describe('defaults (ipvsadm.c parse_options)', () => {
   it('-A without -s sends wlc; -p without a value is 360 s; netmask /32', () => {
     const pc = parseIpvsadm(words('-A -t 10.0.0.1:80 -p'));
     expect(pc.svc.sched).toBe('wlc');

@@ -74,7 +74,7 @@ describe('runScenario', () => {
     expect(r.engine.allConns().map((c) => c.stateName)).toEqual(['TIME_WAIT']);
   });
 
-  it('DR: the director sees only the client side; the entry ends in FIN_WAIT (spec §3.7)', async () => {
+  it('DR: the director sees only the client side; the entry ends in FIN_WAIT (ip_vs_proto_tcp.c, set_tcp_state)', async () => {
     const r = await run([
       'rules: |', '  -A -t 192.0.2.1:80 -s rr', '  -a -t 192.0.2.1:80 -r 10.0.0.1 -g',
       'sessions:', '  - {at: 0, client: 198.51.100.7:40000, to: 192.0.2.1:80, request: 100, response: 3000, close: server}',

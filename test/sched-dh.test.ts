@@ -1,4 +1,4 @@
-// dh — Destination Hashing (ip_vs_dh.c, spec §6.8). Bucket = hash_32(ntohl(fold(daddr)), 8), the top
+// dh — Destination Hashing (ip_vs_dh.c). Bucket = hash_32(ntohl(fold(daddr)), 8), the top
 // byte of (key × 0x61C88647) mod 2^32; the 256-bucket table holds list[b mod n] (newest first).
 import {describe, expect, it} from 'vitest';
 import {SchedFixture, label, packet, withDests} from './helpers/sched-fixture.js';
@@ -13,7 +13,7 @@ import {hash32} from '../src/engine/sched/hash.js';
 //  10.0.0.3     0xC6000000 + 3×0x61C88647 (0x1255992D5) = 0x1EB5992D5 → 0xEB5992D5 → 235
 //  2001:db8::1  fold 0x20010DB8 ^ 0 ^ 0 ^ 0x00000001 = 0x20010DB9 → 0x3F01A44F → 63
 describe('dh (ip_vs_dh.c)', () => {
-  it('hash_32 bucket numbers of the spec examples (2 and 248, not the old low-byte hash)', () => {
+  it('hash_32 bucket numbers of two hand-worked examples (2 and 248, not the old low-byte hash)', () => {
     expect(dhBucket(0x0a010203)).toBe(2);
     expect(dhBucket(0xc0a8010a)).toBe(248);
     expect(dhBucket(0x0a000001)).toBe(39);
@@ -31,7 +31,7 @@ describe('dh (ip_vs_dh.c)', () => {
     for (let b = 0; b < 256; b++) expect(t[b]).toBe(list[b % 3]);
   });
 
-  it('spec: with three dests, 192.168.1.10 (bucket 248) and 10.1.2.3 (bucket 2) go to the oldest', () => {
+  it('worked example: with three dests, 192.168.1.10 (bucket 248) and 10.1.2.3 (bucket 2) go to the oldest', () => {
     // 248 mod 3 = 2, 2 mod 3 = 2 → list position 2 = first added.
     const {f} = withDests('dh', [['10.0.0.11'], ['10.0.0.12'], ['10.0.0.13']]);
     expect(label(f.pick('198.51.100.7', 1, '192.168.1.10'))).toBe('10.0.0.11');

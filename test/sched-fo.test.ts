@@ -1,4 +1,4 @@
-// fo — Weighted Fail Over (ip_vs_fo.c, spec §6.11): the non-overloaded server with the highest
+// fo — Weighted Fail Over (ip_vs_fo.c): the non-overloaded server with the highest
 // weight; strictly greater replaces (starting from 0), so ties keep the newer and weight 0 never wins.
 import {describe, expect, it} from 'vitest';
 import {label, withDests} from './helpers/sched-fixture.js';

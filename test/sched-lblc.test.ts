@@ -1,4 +1,4 @@
-// lblc — Locality-Based Least-Connection (ip_vs_lblc.c, spec §6.12): a cache from the packet's
+// lblc — Locality-Based Least-Connection (ip_vs_lblc.c): a cache from the packet's
 // destination address to a dest, wlc on a miss or when the cached dest is unusable, a 60 s GC timer.
 import {describe, expect, it} from 'vitest';
 import {SchedFixture, packet, withDests} from './helpers/sched-fixture.js';

@@ -1,4 +1,4 @@
-// lblcr — LBLC with Replication (ip_vs_lblcr.c, spec §6.13): each cache entry holds a set of dests;
+// lblcr — LBLC with Replication (ip_vs_lblcr.c): each cache entry holds a set of dests;
 // the least loaded usable member serves, a wlc choice joins when the member is unusable or
 // lblc-overloaded, and a set unmodified for longer than lblcr_expiration sheds its most loaded member.
 import {describe, expect, it} from 'vitest';

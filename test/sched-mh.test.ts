@@ -1,4 +1,4 @@
-// mh — Maglev Hashing (ip_vs_mh.c, spec §6.10) and its hash primitive, the 64-bit kernel's
+// mh — Maglev Hashing (ip_vs_mh.c) and its hash primitive, the 64-bit kernel's
 // hsiphash = SipHash-1-3 (lib/siphash.c).
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
@@ -88,7 +88,7 @@ describe('hsiphash (SipHash-1-3 of the 64-bit kernel)', () => {
       hsiphash32(v, sipKey(k0, k1)) === Number(sipHashRef(le32(v), k0, k1, 1, 3) & 0xffffffffn)), {numRuns: 500});
   });
 
-  it('spec test vector: H(key1, 0x0A000065) = 0x51CC756E (full value 0x53998F4351CC756E)', () => {
+  it('hand-computed test vector: H(key1, 0x0A000065) = 0x51CC756E (full value 0x53998F4351CC756E)', () => {
     expect(sipHashRef(le32(0x0a000065), 2654435761n, 2654435761n, 1, 3)).toBe(0x53998f4351cc756en);
     expect(hsiphash32(0x0a000065, MH_KEY1)).toBe(0x51cc756e);
   });
@@ -107,7 +107,7 @@ describe('mh (ip_vs_mh.c)', () => {
     expect(MH_TAB_SIZE).toBe(4093);
   });
 
-  it('spec worked example: offsets and skips of A, B, C', () => {
+  it('worked example: offsets and skips of A, B, C', () => {
     // v = 0x0A000102 + 80 etc.; offset = H(key1, v) mod 4093, skip = H(key2, v) mod 4092 + 1.
     const rows = [
       [A, 0x0a000152, 0xe7d5f5eb, 1584, 0xdd350eb3, 2508],
@@ -124,7 +124,7 @@ describe('mh (ip_vs_mh.c)', () => {
     }
   });
 
-  it('spec worked example: first placements (turns in a row, skip only past taken slots) and final shares', () => {
+  it('worked example: first placements (turns in a row, skip only past taken slots) and final shares', () => {
     // gcd 1, max 3 → fls(3) = 2 < 6 → rshift 0; turns A 3, B 2, C 1; list C, B, A.
     // C→4039; B→2489, B→3771 (2489 taken, +1282); A→1584, A→4092, A→2507 (4092+2508−4093);
     // C→3699; B→960, B→2242; A→922, A→3430, A→1845; C→3359.
@@ -139,7 +139,7 @@ describe('mh (ip_vs_mh.c)', () => {
     expect([s.get(A), s.get(B), s.get(C)]).toEqual([2046, 1364, 683]);
   });
 
-  it('spec worked example lookups: 10.0.0.101 → slot 3746 → B; 192.168.0.7:40000 with mh-port → 2959 → B', () => {
+  it('worked example lookups: 10.0.0.101 → slot 3746 → B; 192.168.0.7:40000 with mh-port → 2959 → B', () => {
     expect(mhHash(0x0a000065, 0, MH_KEY1) % 4093).toBe(3746);
     expect(label(example().f.pick('10.0.0.101'))).toBe(B);
     // v = 0xC0A80007 + 40000 = 0xC0A89C47, H = 0xF40CA09D, index 2959.

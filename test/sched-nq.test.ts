@@ -1,4 +1,4 @@
-// nq — Never Queue (ip_vs_nq.c, spec §6.7): the first idle (0 active) eligible server wins at once,
+// nq — Never Queue (ip_vs_nq.c): the first idle (0 active) eligible server wins at once,
 // otherwise the minimum (active + 1) / weight, ties to the newer.
 import {describe, expect, it} from 'vitest';
 import {label, withDests} from './helpers/sched-fixture.js';

@@ -1,4 +1,4 @@
-// ovf — Weighted Overflow (ip_vs_ovf.c, spec §6.14): candidates are not OVERLOAD, weight != 0 and
+// ovf — Weighted Overflow (ip_vs_ovf.c): candidates are not OVERLOAD, weight != 0 and
 // activeconns <= weight; the highest weight wins, ties keep the newer.
 import {describe, expect, it} from 'vitest';
 import {label, withDests} from './helpers/sched-fixture.js';

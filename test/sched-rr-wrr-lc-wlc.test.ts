@@ -1,4 +1,4 @@
-// rr, wrr, lc, wlc (ip_vs_rr.c, ip_vs_wrr.c, ip_vs_lc.c, ip_vs_wlc.c; spec §6.2–§6.5).
+// rr, wrr, lc, wlc (ip_vs_rr.c, ip_vs_wrr.c, ip_vs_lc.c, ip_vs_wlc.c).
 // Dests are added in the order written; the kernel list (and every "first wins" tie) is newest first.
 import {describe, expect, it} from 'vitest';
 import {SchedFixture, label, withDests} from './helpers/sched-fixture.js';
@@ -36,14 +36,14 @@ describe('rr (ip_vs_rr.c)', () => {
 });
 
 describe('wrr (ip_vs_wrr.c)', () => {
-  it('service built dest by dest starts with a cw=1 pass (spec §6.3 first example)', () => {
+  it('service built dest by dest starts with a cw=1 pass (ip_vs_wrr_dest_changed keeps cw)', () => {
     // Added C(2), B(3), A(4): cw stays 1 through the adds, so one pick per dest first, then mw=4 …
     const {f} = withDests('wrr', [['10.0.0.3', {weight: 2}], ['10.0.0.2', {weight: 3}], ['10.0.0.1', {weight: 4}]]);
     const A = '10.0.0.1', B = '10.0.0.2', C = '10.0.0.3';
     expect(seq(f, 15)).toEqual([A, B, C, A, A, B, A, B, C, A, B, C, A, A, B]);
   });
 
-  it('scheduler bound while the dests exist starts at cw = mw (spec §6.3 second example)', () => {
+  it('scheduler bound while the dests exist starts at cw = mw (ip_vs_wrr_init_svc)', () => {
     const {f} = withDests('rr', [['10.0.0.3', {weight: 2}], ['10.0.0.2', {weight: 3}], ['10.0.0.1', {weight: 4}]]);
     f.rebind('wrr');
     const A = '10.0.0.1', B = '10.0.0.2', C = '10.0.0.3';
@@ -99,7 +99,7 @@ describe('lc (ip_vs_lc.c)', () => {
 });
 
 describe('wlc (ip_vs_wlc.c)', () => {
-  it('spec example: A(w=1, 0 conns) vs B(w=2, 1 active) → A (0×2 > 256×1 is false)', () => {
+  it('worked example: A(w=1, 0 conns) vs B(w=2, 1 active) → A (0×2 > 256×1 is false)', () => {
     const {f} = withDests('wlc', [['10.0.0.2', {weight: 2, active: 1}], ['10.0.0.1', {weight: 1}]]);
     expect(label(f.pick('192.0.2.1'))).toBe('10.0.0.1');
   });

@@ -1,10 +1,10 @@
-// sed — Shortest Expected Delay (ip_vs_sed.c, spec §6.6): the wlc walk with overhead
+// sed — Shortest Expected Delay (ip_vs_sed.c): the wlc walk with overhead
 // activeconns + 1, inactive connections ignored, (__s64) cross-multiplication, ties to the newer.
 import {describe, expect, it} from 'vitest';
 import {label, withDests} from './helpers/sched-fixture.js';
 
 describe('sed (ip_vs_sed.c)', () => {
-  it('spec example: A(w=1, act 0) vs B(w=3, act 1) → B (1/1 > 2/3), in either list order', () => {
+  it('worked example: A(w=1, act 0) vs B(w=3, act 1) → B (1/1 > 2/3), in either list order', () => {
     // Added B then A → list A, B: least=A (loh 1); B: 1×3 > 2×1 → B.
     const one = withDests('sed', [['10.0.0.2', {weight: 3, active: 1}], ['10.0.0.1', {weight: 1}]]);
     expect(label(one.f.pick('192.0.2.1'))).toBe('10.0.0.2');

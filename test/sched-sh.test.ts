@@ -1,4 +1,4 @@
-// sh — Source Hashing (ip_vs_sh.c, spec §6.9). Table: each dest (newest first) takes max(weight, 1)
+// sh — Source Hashing (ip_vs_sh.c). Table: each dest (newest first) takes max(weight, 1)
 // consecutive buckets per round; key = (sport if sh-port) + ntohl(fold(saddr)); bucket with probe
 // offset o = (o + hash_32(key, 8)) & 255; sh-fallback probes (k + 2i) & 255 for k = 0..255.
 import {describe, expect, it} from 'vitest';
@@ -7,7 +7,7 @@ import {shBucket, shTable} from '../src/engine/sched/sh.js';
 import {IPPROTO_SCTP, IPPROTO_UDP, SVC_F} from '../src/engine/constants.js';
 
 const A = '10.0.1.2', B = '10.0.2.2', C = '10.0.3.2';
-// Spec worked example: added A(3), B(2), C(1) → list C, B, A → bucket b → [C, B, B, A, A, A][b mod 6].
+// Worked example: added A(3), B(2), C(1) → list C, B, A → bucket b → [C, B, B, A, A, A][b mod 6].
 const example = (flags = 0) =>
   withDests('sh', [[A, {weight: 3}], [B, {weight: 2}], [C, {weight: 1}]], {flags});
 
@@ -27,7 +27,7 @@ describe('sh (ip_vs_sh.c)', () => {
     expect(t.slice(252)).toEqual([c, b, b, a]);
   });
 
-  it('spec worked example: 10.0.0.101 → bucket 90 → C; 192.168.0.7 → 11 → A', () => {
+  it('worked example: 10.0.0.101 → bucket 90 → C; 192.168.0.7 → 11 → A', () => {
     // 0x0A000065 × 0x61C88647 mod 2^32 = 0x5A1CFA03 → 0x5A = 90, 90 mod 6 = 0 → C.
     // 0xC0A80007 → 0x0B13ABF1 → 11, 11 mod 6 = 5 → A.
     expect(shBucket(0x0a000065, 0)).toBe(90);

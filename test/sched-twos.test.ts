@@ -1,4 +1,4 @@
-// twos — Power of Two Choices (ip_vs_twos.c, spec §6.15) with the injected random source.
+// twos — Power of Two Choices (ip_vs_twos.c) with the injected random source.
 // The kernel draws with get_random_u32_below(total + 1): the high half of random32() × ceil,
 // rejecting draws whose low half is below 2^32 mod ceil. drawFor(k, ceil) is a random32() value
 // that maps to k without rejection: floor((k + ½)·2^32 / ceil) → high half k, low half ≈ 2^31.

@@ -1,5 +1,5 @@
 // End to end: `lvsdeck serve` (the real binary, started without CI in its environment, as
-// notes/tui-stack.md §5 says) on 127.0.0.1 with a free port, and the system OpenSSH client in tmux
+// docs/tui-stack.md, "Testing", says) on 127.0.0.1 with a free port, and the system OpenSSH client in tmux
 // panes. Keys are made with ssh-keygen in a temp dir. Every spawned process and tmux session is
 // killed in afterAll; every wait is bounded.
 import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process';

@@ -1,4 +1,4 @@
-// Applying entries on a backup (spec §5.7) and the daemons end to end in one process: two engines
+// Applying entries on a backup (ip_vs_sync.c, ip_vs_proc_conn) and the daemons end to end in one process: two engines
 // joined by the in-memory network, plus crafted messages for the corner cases of ip_vs_proc_conn.
 import {describe, expect, it} from 'vitest';
 import {parseAddr} from '../src/engine/addr.js';

@@ -1,4 +1,4 @@
-// The master's buffering and sending on virtual time (spec §5.3): sync_maxlen, the 20 ms send
+// The master's buffering and sending on virtual time (ip_vs_sync.c: sb_queue_tail, sync_thread_master): sync_maxlen, the 20 ms send
 // delay, the wake-up after 8 buffers, the 2 s flush on the 1 s check period, sync_qlen_max, version
 // switches, nr_conns wrap-around, threads, and stop.
 import {describe, expect, it} from 'vitest';

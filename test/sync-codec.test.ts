@@ -1,4 +1,4 @@
-// Byte vectors worked out by hand from spec §5.4/§5.5 (not produced by our encoder), in both
+// Byte vectors worked out by hand from the ip_vs_sync.c struct layouts (not produced by our encoder), in both
 // directions, and the receive checks of §5.6 one by one.
 import {describe, expect, it} from 'vitest';
 import {parseAddr} from '../src/engine/addr.js';
@@ -99,7 +99,7 @@ const V0_FWM = hex(`01 00 00 1C
   00 00 00 00 00 00 00 00 C0 00 02 0A 00 00 00 07 0A 01 00 02 11 83 00 01`);
 const V0_FWM_CONN = conn({proto: 0, vaddr: 7, flags: 0x1183, state: 1});
 
-describe('version 0 layout (spec §5.4)', () => {
+describe('version 0 layout (struct ip_vs_sync_conn_v0)', () => {
   it('encodes the worked example byte for byte', () => {
     expect(toHex(encodeV0Message(5, [V0_CONN]))).toBe(toHex(V0_EXAMPLE));
   });
@@ -139,7 +139,7 @@ describe('version 0 layout (spec §5.4)', () => {
   });
 });
 
-describe('version 1 layout (spec §5.5)', () => {
+describe('version 1 layout (struct ip_vs_sync_v4 / ip_vs_sync_v6)', () => {
   it('encodes the template example byte for byte', () => {
     expect(toHex(encodeV1Message(5, [V1_TEMPLATE_CONN]))).toBe(toHex(V1_TEMPLATE));
   });
@@ -206,7 +206,7 @@ describe('version 1 layout (spec §5.5)', () => {
   });
 });
 
-describe('receive checks (spec §5.6)', () => {
+describe('receive checks (ip_vs_process_message)', () => {
   it('whole datagram: shorter than 4 bytes, size field not the length, syncid filter', () => {
     expect(decodeMessage(hex('00 05 00'))).toMatchObject({ok: false, reject: 'too-short'});
     const longer = new Uint8Array(V1_DR.length + 1);

@@ -1,4 +1,4 @@
-// When entries are synced (spec §5.2), driven through the engine's packet path: the packet-count
+// When entries are synced (ip_vs_sync.c, ip_vs_sync_conn_needed), driven through the engine's packet path: the packet-count
 // grid 1..110 with the defaults, the worked example (v1 T,T,C,T,C,T; v0 C,T,C,T), templates,
 // sync_persist_mode, ONE_PACKET, IPv6 in v0, deferred expiry, and the refresh/retries windows.
 import {describe, expect, it} from 'vitest';
@@ -253,7 +253,7 @@ describe('templates, persistence mode, ONE_PACKET, IPv6 in v0, deferred expiry',
   });
 });
 
-describe('sync_refresh_period and sync_retries (spec §5.2 refresh window)', () => {
+describe('sync_refresh_period and sync_retries (ip_vs_sync_conn_needed refresh window)', () => {
   /** A UDP flow with one datagram at each of `times` (s), period 0 so only the refresh logic filters. */
   function refreshRun(refreshS: number, retries: number, times: number[]): number[] {
     const b = new Bench();

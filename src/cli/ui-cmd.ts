@@ -91,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') mono = true;
-  // React's production build: ~5-10 points less CPU and ~100 MB less memory (notes/tui-stack.md §4).
+  // React's production build: ~5-10 points less CPU and ~100 MB less memory (docs/tui-stack.md, "Rendering cost").
   // Set before React, Ink and the components load (run-app is imported below, not at the top).
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../ui/run-app.js');

@@ -213,7 +213,7 @@ export class ConnTable {
   // --- hashing ---
   private hashKey(proto: number, caddr: number, cport: number): number {
     // A seeded integer mix (murmur3 finalizer); the kernel's jhash with a boot-random seed is
-    // not reproducible either, only the lookup semantics matter (spec §4.2).
+    // not reproducible either, only the lookup semantics matter (ip_vs_conn.c, ip_vs_conn_hashkey).
     let h = (caddr ^ this.seed) >>> 0;
     h = Math.imul(h ^ ((cport << 8) | proto), 0x9e3779b1);
     h ^= h >>> 16;
@@ -333,7 +333,7 @@ export class ConnTable {
     if (was) this.hashInsert(i);
   }
 
-  // --- lookups (spec §4.2) ---
+  // --- lookups (ip_vs_conn.c: ip_vs_conn_in_get, ip_vs_ct_in_get, ip_vs_conn_out_get) ---
   /** ip_vs_conn_in_get: proto, client addr:port, virtual addr:port; never matches templates. */
   inLookup(af: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number): number {
     const c = this.encodeLookup(af, caddr);

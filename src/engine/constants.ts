@@ -8,7 +8,7 @@ export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_SCTP = 132;
 
-/** Virtual time unit: the engine works in milliseconds with HZ=1000 semantics (spec §0.3). */
+/** Virtual time unit: the engine works in milliseconds with HZ=1000 semantics (docs/kernel-behaviour.md, "Time"). */
 export const HZ = 1000;
 export const SECOND = 1000;
 export const INT_MAX = 0x7fffffff;
@@ -87,7 +87,10 @@ export const DEST_TRASH_PERIOD = 120 * SECOND;
 export const DEFAULT_PERSISTENT_TIMEOUT = 360 * SECOND;
 /** Default conn_tab_bits (CONFIG_IP_VS_TAB_BITS). */
 export const DEFAULT_CONN_TAB_BITS = 12;
-/** Size of struct ip_vs_conn's slab object on 6.1 x86_64 (spec §9): what the memory model charges per entry. */
+/**
+ * Size of struct ip_vs_conn's slab object on 6.1 x86_64 (ip_vs_conn.c, ip_vs_conn_init's
+ * kmem_cache_create): what the memory model charges per entry (docs/kernel-behaviour.md, "Memory").
+ */
 export const KERNEL_CONN_ENTRY_BYTES = 320;
 export const PAGE_SIZE = 4096;
 

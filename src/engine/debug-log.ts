@@ -1,7 +1,7 @@
 // debug_level-gated engine messages (IP_VS_DBG): a message of level L is recorded only when
 // debug_level >= L, built lazily so a disabled level costs one comparison. Bounded ring buffer.
 
-/** The kernel's levels (spec §1.3), cumulative. */
+/** The kernel's levels (IP_VS_DBG* call sites in net/netfilter/ipvs/), cumulative. */
 export const DBG = {
   XMIT_ERR: 0,
   ERROR: 1,

@@ -39,7 +39,7 @@ const UNPRIVILEGED_PORT_START = 1024;
 // ctInfo bits: what netfilter's TCP tracker would know about the flow (for conntrack reuse).
 const CT_FIN = 1, CT_RST_CLIENT = 2, CT_RST_SERVER = 4;
 
-/** Simulated host memory (spec §2.2): available = free + buffers, in 4 KiB pages. */
+/** Simulated host memory (ip_vs_ctl.c, update_defense_level: si_meminfo's freeram + bufferram), in 4 KiB pages. */
 export interface HostMemory {
   totalBytes: number;
   /** Memory in use by everything but IPVS connection entries. */
@@ -805,7 +805,7 @@ export class Engine {
     if (this.dbg(DBG.PKT)) this.log.put(this.now, DBG.PKT, `ip_vs_in: ${describePacket(p)} ${cp >= 0 ? 'hit' : 'miss'}`);
 
     if (cp >= 0 && this.isNewConn(p)) {
-      // Port reuse (spec §4.7)
+      // Port reuse (ip_vs_core.c, ip_vs_in: conn_reuse_mode, is_new_conn)
       let resched = false, oldCt = false;
       const dest = this.destOf(cp);
       if (this.tunables.v.expire_nodest_conn && dest && dest.weight === 0) {
@@ -826,7 +826,7 @@ export class Engine {
     if (cp >= 0) {
       const dest = this.destOf(cp);
       if (dest && !(dest.flags & DEST_F.AVAILABLE)) {
-        // Destination removed (spec §4.8)
+        // Destination removed (ip_vs_core.c, ip_vs_in: expire_nodest_conn)
         if (this.tunables.v.expire_nodest_conn) {
           const oldCt = this.ctConfirmed(cp);
           if (!oldCt) t.flags[cp] &= ~CONN_F.NFCT;
@@ -926,7 +926,7 @@ export class Engine {
   }
 
   /**
-   * Whether a reused tuple is pinned by a confirmed netfilter conntrack (spec §4.7). Only entries
+   * Whether a reused tuple is pinned by a confirmed netfilter conntrack (ip_vs_core.c, ip_vs_in's is_new_conn_expected / nf_ct_is_confirmed; docs/kernel-behaviour.md, "Port reuse"). Only entries
    * with NFCT are tracked, and 6.1 tracks IPVS flows only while an FTP (port 21) service exists.
    * A SYN meeting a TIME_WAIT/CLOSE flow that saw a FIN, or whose last packet was a client RST,
    * gets a fresh unconfirmed conntrack.
@@ -1015,7 +1015,7 @@ export class Engine {
     return dest;
   }
 
-  /** ip_vs_sched_persist (spec §4.6). */
+  /** ip_vs_sched_persist (ip_vs_core.c). */
   private schedPersist(svc: Service, p: Packet, schedView: Packet): number {
     const t = this.table;
     const snet = maskAddr(p.src, svc.netmask, svc.prefixLen);
@@ -1345,7 +1345,7 @@ export class Engine {
     if (!p.icmp!.checksumOk) return this.setVerdict('drop', 'icmp-bad-checksum', cp);
     const dest = this.destOf(cp);
     this.inStats(dest, p.len);
-    // No state transition and no timer re-arm for ICMP about an existing entry (spec §3.12).
+    // No state transition and no timer re-arm for ICMP about an existing entry (ip_vs_core.c, ip_vs_in_icmp).
     return this.setVerdict('forward', '', cp, dest);
   }
 

@@ -1,4 +1,4 @@
-// Applying one received sync entry on a backup (spec §5.7, ip_vs_proc_conn): look the entry up,
+// Applying one received sync entry on a backup (ip_vs_sync.c, ip_vs_proc_conn): look the entry up,
 // replace or ignore on a server change, update flags (BACKUP_UPD_MASK) and counters of an existing
 // entry or create a new one bound through the backup's own configuration, then state, in_pkts,
 // timeout and the timer. Controller links are not recreated. Pure engine-side logic.

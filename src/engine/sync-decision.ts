@@ -1,4 +1,4 @@
-// When a connection is synced (spec §5.2): ip_vs_sync_conn_needed, and the walk of
+// When a connection is synced (ip_vs_sync.c): ip_vs_sync_conn_needed, and the walk of
 // ip_vs_sync_conn / ip_vs_sync_conn_v0 that decides which entries (the connection, then its
 // controllers) are appended to the master's buffer, in order. Pure engine-side logic: it reads and
 // updates the entry fields the kernel updates (old_state, sync_endtime, the controller's in_pkts).

@@ -1,4 +1,4 @@
-// The sysctls under /proc/sys/net/ipv4/vs (spec §1): catalogue, help texts and a store that
+// The sysctls under /proc/sys/net/ipv4/vs (ip_vs_ctl.c, vs_vars[]): catalogue, help texts and a store that
 // validates writes exactly like the Linux handlers do (kernel/sysctl.c, lib/bitmap.c and the
 // IPVS handlers in ip_vs_ctl.c). Pure: no I/O, no clock, no randomness.
 //
@@ -504,7 +504,7 @@ const DEFS: TunableDef[] = [
   ),
 ];
 
-/** Every sysctl of the master table (spec §1.2) except the nf-next conn_lfactor/svc_lfactor, by name. */
+/** Every sysctl of ip_vs_ctl.c's vs_vars[] (ip_vs_control_net_init_sysctl) except the nf-next conn_lfactor/svc_lfactor, by name. */
 export const TUNABLES: readonly TunableDef[] = Object.freeze(
   DEFS.slice()
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

@@ -1,4 +1,4 @@
-// printf-style helpers for the byte-exact ipvsadm and procfs layouts (spec §7.3-§7.6).
+// printf-style helpers for the byte-exact ipvsadm and procfs layouts (ip_vs_ctl.c ip_vs_info_seq_show, ip_vs_conn.c ip_vs_conn_seq_show, ipvsadm.c print_*).
 import {parseIPv6Groups} from '../engine/addr.js';
 
 /** C `%-Ns`: left-justified in N, never truncated. */

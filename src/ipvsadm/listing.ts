@@ -1,5 +1,6 @@
 // ipvsadm's listings (ipvsadm 1.31 print_title, print_service_entry, print_largenum, list_conn,
-// list_timeout, list_daemon) and the -S save format, byte for byte (spec §7.6, §8.4-§8.6).
+// list_timeout, list_daemon) and the -S save format (print_service_entry with FMT_RULE,
+// print_sched_flags), byte for byte.
 import {type Addr, formatAddr, formatIPv4, ipv6Words} from '../engine/addr.js';
 import {IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SVC_F} from '../engine/constants.js';
 import {type Engine, PROTO_NUM, type SyncDaemonConfig} from '../engine/engine.js';

@@ -1,4 +1,4 @@
-// The procfs views of IPVS (spec §7.3-§7.5): /proc/net/ip_vs, /proc/net/ip_vs_stats,
+// The procfs views of IPVS (ip_vs_ctl.c ip_vs_info_seq_show, ip_vs_stats_show, ip_vs_stats_percpu_show; ip_vs_conn.c ip_vs_conn_seq_show, ip_vs_conn_sync_seq_show): /proc/net/ip_vs, /proc/net/ip_vs_stats,
 // /proc/net/ip_vs_stats_percpu, /proc/net/ip_vs_conn and /proc/net/ip_vs_conn_sync.
 import {type Addr, foldAddr} from '../engine/addr.js';
 import {CONN_F, HZ, SVC_F} from '../engine/constants.js';

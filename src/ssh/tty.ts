@@ -1,4 +1,4 @@
-// Ink over an ssh channel (notes/tui-stack.md §3): there is no server-side pty, so the adapters
+// Ink over an ssh channel (docs/tui-stack.md, "Ink over ssh"): there is no server-side pty, so the adapters
 // do what a tty would: \n -> \r\n (ONLCR), isTTY, columns/rows and 'resize' on window-change,
 // and a no-op setRawMode/ref/unref on the input (the client's ssh already made its tty raw).
 import {Writable} from 'node:stream';

@@ -1,4 +1,4 @@
-// The narrow interface between the UI and a running balancer (DESIGN.md "Data flow"): queries
+// The narrow interface between the UI and a running balancer (docs/ARCHITECTURE.md): queries
 // that return plain, serialisable data, and commands. LocalBackend serves it from a Simulation in
 // this thread; the same interface can later be served by a worker, an ssh session sharing one
 // engine, or an adapter driving the real kernel. UI code (store, components) uses only this.

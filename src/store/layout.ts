@@ -13,7 +13,7 @@ export const MIN_ROWS = 16;
 
 /**
  * The UI is kept one line shorter than the terminal: when Ink's output is as tall as the screen
- * it clears the whole screen on every frame (notes/tui-stack.md §3 item 9).
+ * it clears the whole screen on every frame (docs/tui-stack.md, "Ink over ssh").
  */
 export function layout(size: TermSize) {
   const cols = Math.max(MIN_COLS, size.cols);

@@ -1,4 +1,4 @@
-// The backup side (spec §5.6, §5.7): each received datagram is read into a buffer of sync_maxlen
+// The backup side (ip_vs_sync.c: sync_thread_backup, ip_vs_process_message, ip_vs_proc_conn): each received datagram is read into a buffer of sync_maxlen
 // bytes (longer ones are cut, so their size check fails, as with the kernel's recvmsg), decoded
 // and checked completely, then its accepted entries are applied in order with ip_vs_proc_conn.
 // Every outcome is counted by reason and logged at the kernel's debug levels.

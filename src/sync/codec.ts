@@ -1,4 +1,6 @@
-// Byte layouts of the IPVS sync protocol (spec §5.4, §5.5) and the receive checks (§5.6):
+// Byte layouts of the IPVS sync protocol (ip_vs_sync.c: struct ip_vs_sync_conn_v0,
+// struct ip_vs_sync_v4/v6, struct ip_vs_sync_mesg) and the receive checks of
+// ip_vs_process_message / ip_vs_process_message_v0:
 // version 0 (legacy, IPv4 only, 4-byte header, 24/48-byte entries, sequence data in host order)
 // and version 1 (8-byte header, 36/72-byte entries with options, 4-byte aligned).
 //

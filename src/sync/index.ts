@@ -1,4 +1,4 @@
-// Connection synchronisation (spec §5): wire codecs, the master and backup daemons on the engine's
+// Connection synchronisation (net/netfilter/ipvs/ip_vs_sync.c): wire codecs, the master and backup daemons on the engine's
 // virtual time, their UDP and in-memory transports, statistics and a master-vs-backup comparison.
 // See docs/sync.md.
 export * from './codec.js';

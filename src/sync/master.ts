@@ -1,4 +1,4 @@
-// The master side of connection sync on the engine's virtual time (spec §5.2, §5.3): the engine's
+// The master side of connection sync on the engine's virtual time (ip_vs_sync.c: ip_vs_sync_conn, sb_queue_tail, sync_thread_master): the engine's
 // sync hook runs the kernel's decision and chaining (src/engine/sync-decision.ts); each chosen entry
 // is appended to its thread's current buffer exactly as ip_vs_sync_conn / ip_vs_sync_conn_v0 write
 // it (byte-level, so version switches, padding and nr_conns wrap-around behave as in the kernel);

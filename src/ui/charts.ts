@@ -1,4 +1,4 @@
-// The one adapter between blessed-contrib and Ink (notes/tui-stack.md, recipe B): borrow a
+// The one adapter between blessed-contrib and Ink (docs/tui-stack.md, "Charts"): borrow a
 // widget's prototype without creating a blessed screen (no terminal grab, no process-wide
 // handlers), back it with its own drawille/ansi-term canvas, call the widget's own setData(), and
 // return the canvas frame as lines of ANSI text for an Ink <Text>. Pinned to blessed-contrib 4.11.0,

@@ -1,5 +1,5 @@
 // wrr: Weighted Round Robin (ip_vs_wrr.c), including the kernel's "cw survives dest changes"
-// behaviour: a service built dest by dest starts with a cw=1 pass (spec §6.3).
+// behaviour: a service built dest by dest starts with a cw=1 pass (ip_vs_wrr.c: ip_vs_wrr_dest_changed keeps cw, ip_vs_wrr_schedule).
 import type {Dest, SchedulerOps, Service} from '../types.js';
 import {linkedDests} from './hash.js';
 import {isOverloaded, registerScheduler} from './registry.js';

@@ -10,4 +10,5 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   sysctl: () => import('./sysctl-cmd.js'),
   run: () => import('./run-cmd.js'),
   serve: () => import('./serve-cmd.js'),
+  lab: () => import('./lab-cmd.js'),
 };

@@ -23,6 +23,10 @@ options:
   --sync-peer H:P   sync over unicast UDP to/from H:P instead of multicast 224.0.0.81:8848
   --mcast-interface IF  interface for multicast sync (default eth0, as ipvsadm)
   --syncid N        sync id (0..255) for --sync
+  --dataplane tun   balance real traffic: a TUN device, NAT on real packets, wall-clock time
+                    (needs root; with \`lvsdeck lab up\` the device joins the lab; see docs/dataplane.md)
+  --dev NAME        TUN device name for --dataplane (default lvs-tun0)
+  --memory host     with --dataplane: the machine's own available memory instead of the modelled host
   --no-alt-screen   draw in the normal screen (debugging)
   -h, --help        this help
 Keys: press ? in the app.
@@ -37,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
   let perfFile: string | undefined;
   const sync: SyncHostOptions = {};
   let quitAfterMs: number | undefined;
+  let dataplane: string | null = null, dev: string | undefined, hostMem = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -47,7 +52,10 @@ export async function run(args: string[]): Promise<number> {
     try {
       switch (a) {
         case '--config': config = val(); break;
+        case '--dataplane': dataplane = val(); if (dataplane !== 'tun') throw new Error(`--dataplane: only 'tun' is supported, not '${dataplane}'`); break;
+        case '--dev': dev = val(); break;
         case '--memory': {
+          if (args[i + 1] === 'host') { i++; hostMem = true; break; }
           const total = parseSize(val());
           // keep the demo's proportions: 20/256 of the host free at start
           memory = {totalBytes: total, usedBytes: Math.round(total * (DEMO_MEMORY.usedBytes / DEMO_MEMORY.totalBytes))};
@@ -90,12 +98,24 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`lvsdeck: sync: ${(err as Error).message}\n`);
     return 2;
   }
+  if ((dev !== undefined || hostMem) && dataplane === null) {
+    process.stderr.write('lvsdeck: --dev and --memory host go with --dataplane tun\n');
+    return 2;
+  }
+  let clock;
+  if (dataplane !== null) {
+    const {startDataplaneForCli} = await import('../dataplane/cli.js');
+    const started = startDataplaneForCli(sim, {dev, hostMemory: hostMem});
+    if (!started) return 1;
+    clock = started.clock;
+    message = [message, started.message].filter(Boolean).join('; ');
+  }
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') mono = true;
   // React's production build: ~5-10 points less CPU and ~100 MB less memory (docs/tui-stack.md, "Rendering cost").
   // Set before React, Ink and the components load (run-app is imported below, not at the top).
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../ui/run-app.js');
-  return runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message});
+  return runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock});
 }
 
 function intArg(name: string, v: string): number {

@@ -3,7 +3,7 @@ import {render} from 'ink';
 import {createElement} from 'react';
 import type {Simulation} from '../sim/simulation.js';
 import {AuditLog} from '../store/actions.js';
-import {LocalBackend} from '../store/backend.js';
+import {type ClockControl, LocalBackend} from '../store/backend.js';
 import {UiSession} from '../store/session.js';
 import {App} from '../../components/App.js';
 import {SimClock} from './clock.js';
@@ -23,7 +23,12 @@ export interface RunAppOptions {
   quitAfterMs?: number;
   /** Startup message. */
   message?: string;
+  /** The clock driving the engine (default: virtual time at `speed`); real mode passes its wall clock. */
+  clock?: AppClock;
 }
+
+/** What the app needs of a clock: the UI's controls plus its own loop. */
+export type AppClock = ClockControl & {start(): void; stop(): void; tick(): void; lastTickMs: number};
 
 export async function runApp(o: RunAppOptions): Promise<number> {
   const stdout = process.stdout;
@@ -31,7 +36,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
     process.stderr.write('lvsdeck: the live UI needs a terminal (try `lvsdeck demo` for a headless run)\n');
     return 2;
   }
-  const clock = new SimClock(o.sim, {speed: o.speed});
+  const clock: AppClock = o.clock ?? new SimClock(o.sim, {speed: o.speed});
   const backend = new LocalBackend(o.sim, clock);
   const audit = new AuditLog();
   const session = new UiSession({

@@ -46,13 +46,15 @@ export interface DirectorCounters {
   icmpSent: number;
   icmpRateLimited: number;
   resets: number;
+  /** Multicast / link-local packets the director's own stack sent into the device (ignored). */
+  linkScoped: number;
   malformed: Record<MalformedReason, number>;
 }
 
 function zeroCounters(): DirectorCounters {
   return {
     read: 0, written: 0, writeFailed: 0, passed: 0, forwardedIn: 0, forwardedOut: 0, dropped: 0, icmpSent: 0,
-    icmpRateLimited: 0, resets: 0,
+    icmpRateLimited: 0, resets: 0, linkScoped: 0,
     malformed: {
       'truncated': 0, 'bad-version': 0, 'bad-header-length': 0, 'bad-ip-checksum': 0, 'bad-total-length': 0,
       'fragment': 0, 'bad-extension-header': 0, 'bad-l4-header': 0,
@@ -162,6 +164,12 @@ export class Director {
       return;
     }
     const p = f.pkt;
+    // Link-local and multicast traffic of the director's own stack (IPv6 router solicitations, MLD)
+    // leaves through the device like any route's; it is nobody's to forward.
+    if (isLinkScoped(p.dst)) {
+      this.counters.linkScoped++;
+      return;
+    }
     const toLocal = this.localAddrs.has(p.dst);
     if (toLocal) {
       const v = this.engine.inbound(p);
@@ -290,4 +298,9 @@ export class Director {
     if (!key || key.kind !== 'addr') return null;
     return {addr: key.addr, port: key.port || this.frame.pkt.sport};
   }
+}
+
+function isLinkScoped(a: Addr): boolean {
+  if (typeof a === 'number') return a >>> 28 === 14 || a === 0xffffffff;
+  return a.startsWith('ff') || a.startsWith('fe80:');
 }

@@ -158,7 +158,7 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
     e.inbound(setTcp(pkt, 4, big.addrs[i]!, big.ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
   }
   const after = memoryInUse();
-  const perEntry = (after - before) / e.table.count;
+  const perEntry = (after - before) / e.conns.count;
   out.push({figure: 'bytes per connection entry at 1M (heap + external over empty engine)', value: perEntry, unit: 'B',
     baseline: 320, ratio: perEntry / 320, target: '<= 128 B (kernel slab object: 320 B)'});
   log(`1M entries: ${perEntry.toFixed(1)} B/entry`);
@@ -174,10 +174,10 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   let k = 0;
   const idle = timeMs(REPEATS, () => { for (let j = 0; j < 1000; j++) e!.tick(idleStart + ++k); });
   out.push({figure: 'tick with nothing due, 1M live (per tick)', value: idle.median / 1000 * 1000, min: idle.min, max: idle.max, unit: 'µs', baseline: 1, ratio: idle.median / 1000 * 1000, target: 'independent of table size'});
-  const count = e.table.count;
+  const count = e.conns.count;
   const exp = timeMs(1, () => e!.tick(70 * SECOND));
   out.push({figure: 'expire 1M SYN_RECV entries', value: (count / exp.median) * 1000, unit: 'entries/s', baseline: baseInsert.median, ratio: ((count / exp.median) * 1000) / baseInsert.median});
-  if (e.table.count !== 0) throw new Error(`expiry left ${e.table.count} entries`);
+  if (e.conns.count !== 0) throw new Error(`expiry left ${e.conns.count} entries`);
   e = null;
   void sink;
   return out;

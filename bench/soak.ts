@@ -25,8 +25,8 @@ export async function runSoakBench(minutes = 10, rate = 20_000): Promise<BenchFi
     {figure: 'soak: peak RSS of the process', value: peakRss / 2 ** 20, unit: 'MiB', baseline: 256, ratio: peakRss / 2 ** 20 / 256,
       target: 'bounded (simulated host: 256 MiB)'},
     {figure: 'soak: entries dropped by drop_entry, per entry left at the end', unit: 'entries',
-      value: [...e.counters.dropEntry.values()].reduce((a, b) => a + b, 0), baseline: e.table.count,
-      ratio: [...e.counters.dropEntry.values()].reduce((a, b) => a + b, 0) / e.table.count},
+      value: [...e.counters.dropEntry.values()].reduce((a, b) => a + b, 0), baseline: e.conns.count,
+      ratio: [...e.counters.dropEntry.values()].reduce((a, b) => a + b, 0) / e.conns.count},
   ];
 }
 

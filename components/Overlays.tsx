@@ -75,8 +75,9 @@ function Form({width, height}: {width: number; height: number}) {
 function ConnDetails({width, height}: {width: number; height: number}) {
   const t = useTheme();
   const d = useUi((s) => (s.overlay?.kind === 'conn' ? s.overlay.detail : null));
+  const gone = useUi((s) => s.overlay?.kind === 'conn' && s.overlay.gone);
   if (!d) {
-    return <Box width={width} height={height}><Text color={t.c('yellow')}>The entry has expired (Esc to go back).</Text></Box>;
+    return <Box width={width} height={height}><Text color={t.c('yellow')}>Connection expired (Esc to go back).</Text></Box>;
   }
   const i = d.info;
   const rows: [string, string][] = [
@@ -94,6 +95,7 @@ function ConnDetails({width, height}: {width: number; height: number}) {
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text bold inverse wrap="truncate-end">{cell(' Connection entry (Esc closes)', width)}</Text>
+      {gone ? <Text color={t.c('yellow')} wrap="truncate-end">Connection expired: the values below are the last seen.</Text> : null}
       {rows.map(([k, v]) => (
         <Text key={k} wrap="truncate-end"><Text dimColor>{cell(k, 14)}</Text>{v}</Text>
       ))}

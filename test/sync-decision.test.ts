@@ -4,7 +4,6 @@
 import {describe, expect, it} from 'vitest';
 import {CONN_F, SVC_F} from '../src/engine/constants.js';
 import type {Engine} from '../src/engine/engine.js';
-import {syncConnEntries} from '../src/engine/sync-decision.js';
 import {decodeMessage} from '../src/sync/codec.js';
 import {SyncMaster} from '../src/sync/master.js';
 import {Bench, S, svcKey} from './helpers/engine-fixture.js';
@@ -23,9 +22,9 @@ interface Rec {
 function record(e: Engine): Rec[] {
   e.startDaemon({role: 'master'});
   const log: Rec[] = [];
-  e.syncHook = (i, pkts) => {
-    log.push({now: e.now, pkts, conns: syncConnEntries(e, i, pkts, e.tunables.v.sync_version!)});
-  };
+  e.onSyncConn((i, pkts) => {
+    log.push({now: e.now, pkts, conns: e.syncEntries(i, pkts, e.tunables.v.sync_version!)});
+  });
   return log;
 }
 

@@ -205,7 +205,7 @@ function checkOne(e: Engine, backup: SyncBackup, msg: Uint8Array, verifyRejected
   // each accepted entry fully applied (the last one per entry: a later one may update it)
   const last = new Map<number, DecodedEntry>();
   res.applied.forEach((r, k) => {
-    if (r.conn >= 0) last.set(r.conn, ok[k]!);
+    if (r.conn >= 0) last.set(e.table.slotOf(r.conn), ok[k]!); // results carry ids; the checks read slots
   });
   const t = e.table;
   for (const [i, en] of last) {

@@ -145,12 +145,12 @@ function mmss(ms: number): string {
 /** The connection list as ipvsadm -lnc prints it. */
 export function formatConnList(e: Engine): string {
   const rows = ['pro expire state       source                  virtual                 destination'];
-  e.table.forEachHashed((i) => {
-    const c = e.conn(i)!;
-    const virt = c.fwmarkTemplate ? `FWM ${e.table.vaddr[i]}` : formatAddrPort(c.vaddr, c.vport);
+  e.conns.forEach((v) => {
+    const c = e.conn(v.id)!;
+    const virt = c.fwmarkTemplate ? `FWM ${c.vaddr}` : formatAddrPort(c.vaddr, c.vport);
     rows.push(`${c.protoName.padEnd(3)} ${mmss(c.expiresIn)}  ${c.stateName.padEnd(11)} ` +
       `${formatAddrPort(c.caddr, c.cport).padEnd(23)} ${virt.padEnd(23)} ${formatAddrPort(c.daddr, c.dport)}`);
-  });
+  }, 'hashed');
   return rows.join('\n');
 }
 
@@ -161,7 +161,7 @@ function rejected(r: Record<string, number>): string {
 
 export function formatStatus(role: string, e: Engine, s: SyncDaemonStats | undefined, err?: string): string {
   const t = `t=${(e.now / 1000).toFixed(1)}s`;
-  const tbl = `conns=${e.table.count - e.table.templates} tpl=${e.table.templates}`;
+  const tbl = `conns=${e.conns.connections} tpl=${e.conns.templates}`;
   if (!s) return `${t} ${role} not running${err ? ` (${err})` : ''} ${tbl}`;
   const last = s.lastMessageAt === null ? 'never' : `${((e.now - s.lastMessageAt) / 1000).toFixed(1)}s ago`;
   if (s.role === 'master') {
@@ -267,7 +267,7 @@ export async function run(args: string[]): Promise<number> {
       switch (cmd) {
         case 'status':
           json({type: 'status', role: o.role, now: e.now, stats: mgr.stats()[o.role] ?? null, error: mgr.errors[o.role] ?? null,
-            conns: e.table.count - e.table.templates, templates: e.table.templates,
+            conns: e.conns.connections, templates: e.conns.templates,
             inFlight: sim.traffic.list().reduce((n, g) => n + g.inFlight, 0), traffic: trafficOn});
           break;
         case 'conns':

@@ -22,6 +22,18 @@ const UNLINKED = -1;
 const FREED = -2;
 export const FREE_SLOT = FREED;
 
+/**
+ * A connection's public identity is its slot plus the slot's generation: `gen * ID_SPAN + slot`.
+ * Freeing a slot bumps its generation, so an id held across the entry's expiry (a details window,
+ * a trace, the sync layer) no longer resolves once the slot is reused. Ids of a slot's first
+ * generation equal the slot. ID_SPAN bounds the table at 64 Mi slots; generations wrap at 2^27 so
+ * every id stays an exact integer (2^26 * 2^27 = 2^53).
+ */
+const ID_SPAN = 2 ** 26;
+const GEN_MASK = 2 ** 27 - 1;
+/** The most slots a table may hold (ids must stay below 2^53). */
+export const MAX_SLOTS = ID_SPAN;
+
 class V6Pool {
   private ids = new Map<string, number>();
   private addrs: string[] = [];
@@ -114,6 +126,8 @@ export class ConnTable {
   private tPrev!: Int32Array;
   /** Absolute wheel slot the entry is linked in, or UNLINKED. */
   private tSlot!: Int32Array;
+  /** Generation of each slot (bumped on free): the high part of an entry's id. */
+  private gen!: Uint32Array;
 
   private buckets: Int32Array;
   private bucketMask: number;
@@ -166,6 +180,7 @@ export class ConnTable {
     this.tNext = grow(this.tNext, (n) => new Int32Array(n));
     this.tPrev = grow(this.tPrev, (n) => new Int32Array(n));
     this.tSlot = grow(this.tSlot, (n) => new Int32Array(n));
+    this.gen = grow(this.gen, (n) => new Uint32Array(n));
     this.capacity = cap;
   }
 
@@ -174,7 +189,7 @@ export class ConnTable {
     return [this.proto, this.afBits, this.state, this.oldState, this.ctInfo, this.flags, this.caddr, this.vaddr,
       this.daddr, this.cport, this.vport, this.dport, this.fwmark, this.timeout, this.expires, this.dest,
       this.control, this.nControl, this.inPkts, this.outPkts, this.syncEnd, this.hashNext, this.tNext,
-      this.tPrev, this.tSlot].reduce((sum, a) => sum + a.BYTES_PER_ELEMENT, 0);
+      this.tPrev, this.tSlot, this.gen].reduce((sum, a) => sum + a.BYTES_PER_ELEMENT, 0);
   }
 
   // --- addresses ---
@@ -208,6 +223,19 @@ export class ConnTable {
   }
   isLive(i: number): boolean {
     return i >= 0 && i < this.used && this.tSlot[i] !== FREED;
+  }
+
+  /** The id of the live entry in slot `i` (stable until the entry is freed). */
+  idOf(i: number): number {
+    return this.gen[i]! * ID_SPAN + i;
+  }
+
+  /** The slot of a live entry's id, or -1 when the entry is gone (its slot freed or reused). */
+  slotOf(id: number): number {
+    if (!(id >= 0) || !Number.isInteger(id)) return -1;
+    const i = id % ID_SPAN;
+    if (i >= this.used || this.tSlot[i] === FREED || this.gen[i]! * ID_SPAN + i !== id) return -1;
+    return i;
   }
 
   // --- hashing ---
@@ -274,7 +302,10 @@ export class ConnTable {
     let i = this.freeHead;
     if (i >= 0) this.freeHead = this.hashNext[i]!;
     else {
-      if (this.used === this.capacity) this.allocate(this.capacity * 2);
+      if (this.used === this.capacity) {
+        if (this.capacity >= MAX_SLOTS) throw new RangeError(`connection table full (${MAX_SLOTS} entries)`);
+        this.allocate(Math.min(this.capacity * 2, MAX_SLOTS));
+      }
       i = this.used++;
     }
     this.proto[i] = c.proto;
@@ -321,6 +352,7 @@ export class ConnTable {
     if (daf === 6) this.v6.release(this.daddr[i]!);
     this.afBits[i] = 0;
     this.tSlot[i] = FREED;
+    this.gen[i] = (this.gen[i]! + 1) & GEN_MASK;
     this.hashNext[i] = this.freeHead;
     this.freeHead = i;
     this.count--;

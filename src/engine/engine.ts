@@ -9,7 +9,8 @@ import {
   SVC_F, TCP_FLAG,
 } from './constants.js';
 import {ConnTable, type NewConn} from './conn-table.js';
-import {type ConnQuery, type ConnSortKey, queryConnIds} from './conn-query.js';
+import {type ConnQuery, type ConnSortKey, type QueryHost, queryConnIds} from './conn-query.js';
+import {type ConnId, ConnReader, type ConnView} from './conn-view.js';
 import {DBG, DebugLog} from './debug-log.js';
 import {DefenseState, type DefenseName} from './defense.js';
 import {IpvsError} from './errors.js';
@@ -20,7 +21,10 @@ import {
 } from './proto/sctp.js';
 import {type Rng, seededRng} from './rng.js';
 import {findScheduler} from './sched/index.js';
-import {Stats} from './stats.js';
+import {Stats, type StatsCounters, type StatsRates} from './stats.js';
+import {buildSyncConn, type SyncConn} from './sync-conn.js';
+import {syncConnEntries} from './sync-decision.js';
+import {applySyncConn, type SyncApplyResult} from './sync-apply.js';
 import {Tunables} from './tunables.js';
 import type {
   Dest, DestOptions, Packet, ProtoName, SchedContext, SchedulerOps, Service, ServiceKey, ServiceOptions,
@@ -102,7 +106,67 @@ export interface ConnInfo {
   fwmark: number;
 }
 
-export type {ConnQuery, ConnSortKey};
+export type {ConnId, ConnQuery, ConnSortKey, ConnView};
+
+/**
+ * A sync hook: ip_vs_sync_conn's entry point, called from the packet path (with the entry's in_pkts
+ * after the increment) and from deferred expiry (with sync_threshold), only while a master runs.
+ */
+export type SyncHook = (conn: ConnId, pkts: number) => void;
+
+/** A service's or real server's counters and 2-second rates. */
+interface StatsPair {
+  stats: StatsCounters;
+  rates: StatsRates;
+}
+
+export interface DestSnapshot extends StatsPair {
+  id: number;
+  label: string;
+  fwd: FwdMethod;
+  weight: number;
+  activeConns: number;
+  inactConns: number;
+  persistConns: number;
+  overloaded: boolean;
+}
+
+export interface ServiceSnapshot extends StatsPair {
+  id: number;
+  label: string;
+  scheduler: string;
+  persistent: boolean;
+  dests: DestSnapshot[];
+}
+
+/** What one UI frame needs, computed without walking the connection table. Plain, serialisable data. */
+export interface EngineSnapshot {
+  /** Virtual (or wall-clock) time of the snapshot, ms. */
+  now: number;
+  conns: number;
+  templates: number;
+  totals: StatsCounters;
+  rates: StatsRates;
+  /** Share of the table in SYN_RECV (0..1). */
+  synRecvShare: number;
+  /** Live entries per state name ("ESTABLISHED", "UDP", "TEMPLATE ASSURED"...). */
+  states: Record<string, number>;
+  memory: {availablePages: number; amemthresh: number; totalPages: number};
+  defense: {
+    drop_entry: {mode: number; active: boolean};
+    drop_packet: {mode: number; active: boolean; rate: number};
+    secure_tcp: {mode: number; active: boolean};
+  };
+  counters: {
+    packetsIn: number;
+    packetsOut: number;
+    connsCreated: number;
+    connsExpired: number;
+    dropped: Record<string, number>;
+    dropEntry: Record<string, number>;
+  };
+  services: ServiceSnapshot[];
+}
 
 const VERDICT_ACCEPT_NOT_IPVS = 'not-ipvs';
 
@@ -114,7 +178,10 @@ const TALLY_NAMES: readonly string[] = [
 
 export class Engine {
   readonly tunables: Tunables;
+  /** The table itself: engine-internal (tests reach in; other code uses `conns`). */
   readonly table: ConnTable;
+  /** The connection table, read-only and by id: counts, lookups, iteration. */
+  readonly conns: ConnReader;
   readonly log: DebugLog;
   readonly totStats = new Stats();
   readonly defense: DefenseState;
@@ -125,8 +192,8 @@ export class Engine {
   syncState = 0;
   /** Running sync daemons by role (start_sync_thread / stop_sync_thread). */
   readonly syncDaemons: {master?: SyncDaemonConfig; backup?: SyncDaemonConfig} = {};
-  /** Called for every packet-driven sync decision point (ip_vs_sync_conn), when master runs. */
-  syncHook: ((conn: number, pkts: number) => void) | null = null;
+  /** Sync hooks (ip_vs_sync_conn's callers): called while a master daemon runs; see onSyncConn. */
+  private syncHooks: SyncHook[] = [];
 
   private services: Service[] = [];
   private svcByAddr = new Map<number, Map<Addr, Service>>(); // key: af<<24 | proto<<16 | port
@@ -179,7 +246,9 @@ export class Engine {
 
   private readonly verdict: Verdict = {action: 'accept', reason: '', conn: -1, dest: null, created: false, icmpSent: null};
   private readonly due: number[] = [];
+  private readonly syncScratch: number[] = [];
   private readonly schedCtx: SchedContext;
+  private readonly queryHost: QueryHost;
 
   constructor(opts: EngineOptions = {}) {
     this.now = opts.now ?? 0;
@@ -197,6 +266,8 @@ export class Engine {
       onChange: (name) => this.onTunableChange(name),
     });
     this.table = new ConnTable({seed: opts.seed ?? 1, connTabBits: opts.connTabBits});
+    this.conns = new ConnReader(this.table);
+    this.queryHost = {table: this.table, connLabel: (i) => this.labelOf(i), stateName: (i) => this.stateNameOf(i)};
     this.log = new DebugLog(opts.logCapacity ?? 2000, () => this.tunables.v.debug_level!);
     this.defense = new DefenseState(this.tunables);
     this.mtu = opts.mtu ?? 1500;
@@ -298,9 +369,9 @@ export class Engine {
         if (!t.isLive(i) || t.nControl[i]! > 0) return;
         const cause = this.dropEntryCause(i);
         if (cause === null) return;
-        if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `drop connection ${this.connLabel(i)} (${cause})`);
+        if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `drop connection ${this.labelOf(i)} (${cause})`);
         this.counters.dropEntry.set(cause, (this.counters.dropEntry.get(cause) ?? 0) + 1);
-        this.delEntry(i);
+        this.connDel(i);
       });
     }
   }
@@ -310,7 +381,7 @@ export class Engine {
     const t = this.table;
     const fl = t.flags[i]!;
     if (fl & CONN_F.TEMPLATE) {
-      const dest = this.destOf(i);
+      const dest = this.destOfSlot(i);
       if (dest && dest.svc.flags & SVC_F.ONEPACKET) return this.todropEntry(i) ? 'template' : null;
       return t.state[i]! & CTPL_S.ASSURED ? null : 'template';
     }
@@ -613,16 +684,16 @@ export class Engine {
     const t = this.table;
     const victims: number[] = [];
     t.forEachHashed((i) => {
-      const d = this.destOf(i);
+      const d = this.destOfSlot(i);
       if (!d || d.flags & DEST_F.AVAILABLE || t.nControl[i]! > 0) return;
       victims.push(i);
     });
     for (const i of victims) {
       if (!t.isLive(i) || t.nControl[i]! > 0) continue;
       const ctl = t.control[i]!;
-      if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `del connection ${this.connLabel(i)} (destination gone)`);
-      this.delEntry(i);
-      if (ctl >= 0 && t.isLive(ctl) && t.nControl[ctl] === 0) this.delEntry(ctl);
+      if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `del connection ${this.labelOf(i)} (destination gone)`);
+      this.connDel(i);
+      if (ctl >= 0 && t.isLive(ctl) && t.nControl[ctl] === 0) this.connDel(ctl);
     }
   }
 
@@ -681,6 +752,45 @@ export class Engine {
     delete this.syncDaemons[role];
     this.syncState &= ~(role === 'master' ? SYNC_STATE.MASTER : SYNC_STATE.BACKUP);
     if (this.dbg(DBG.CONFIG)) this.log.put(this.now, DBG.CONFIG, `sync daemon ${role} stopped`);
+  }
+
+  /**
+   * Register a sync hook (the master daemon's ip_vs_sync_conn). Returns the function that removes
+   * it. Hooks run only while SYNC_STATE.MASTER is set.
+   */
+  onSyncConn(hook: SyncHook): () => void {
+    this.syncHooks = [...this.syncHooks, hook];
+    return () => { this.syncHooks = this.syncHooks.filter((h) => h !== hook); };
+  }
+
+  private callSyncHook(i: number, pkts: number): void {
+    const hooks = this.syncHooks;
+    if (hooks.length === 0) return;
+    const id = this.table.idOf(i);
+    for (let k = 0; k < hooks.length; k++) hooks[k]!(id, pkts);
+  }
+
+  /**
+   * The entries ip_vs_sync_conn appends for a hook call on `conn` (the entry, then its controllers
+   * as the decision allows), as ids; runs the decision, updating sync_endtime and old_state.
+   */
+  syncEntries(conn: ConnId, pkts: number, version: number): ConnId[] {
+    const i = this.table.slotOf(conn);
+    if (i < 0) return [];
+    const slots = syncConnEntries(this, i, pkts, version, this.syncScratch);
+    return slots.map((s) => this.table.idOf(s));
+  }
+
+  /** An entry as the sync protocol carries it, or null when it is gone. */
+  syncConnOf(conn: ConnId): SyncConn | null {
+    const i = this.table.slotOf(conn);
+    return i >= 0 ? buildSyncConn(this, i) : null;
+  }
+
+  /** ip_vs_proc_conn: apply one received entry (backup side); the result's `conn` is an id. */
+  applySync(c: SyncConn, flags: number, timeoutS: number): SyncApplyResult {
+    const r = applySyncConn(this, c, flags, timeoutS);
+    return r.conn >= 0 ? {...r, conn: this.table.idOf(r.conn)} : r;
   }
 
   // ===== sync support =====
@@ -772,7 +882,7 @@ export class Engine {
     const v = this.verdict;
     v.action = action;
     v.reason = reason;
-    v.conn = conn;
+    v.conn = conn >= 0 ? this.table.idOf(conn) : -1;
     v.dest = dest;
     if (action === 'drop') this.counters.dropped.set(reason, (this.counters.dropped.get(reason) ?? 0) + 1);
     else if (action === 'accept') this.counters.accepted.set(reason, (this.counters.accepted.get(reason) ?? 0) + 1);
@@ -807,7 +917,7 @@ export class Engine {
     if (cp >= 0 && this.isNewConn(p)) {
       // Port reuse (ip_vs_core.c, ip_vs_in: conn_reuse_mode, is_new_conn)
       let resched = false, oldCt = false;
-      const dest = this.destOf(cp);
+      const dest = this.destOfSlot(cp);
       if (this.tunables.v.expire_nodest_conn && dest && dest.weight === 0) {
         resched = true;
         oldCt = this.ctConfirmed(cp);
@@ -824,7 +934,7 @@ export class Engine {
     }
 
     if (cp >= 0) {
-      const dest = this.destOf(cp);
+      const dest = this.destOfSlot(cp);
       if (dest && !(dest.flags & DEST_F.AVAILABLE)) {
         // Destination removed (ip_vs_core.c, ip_vs_in: expire_nodest_conn)
         if (this.tunables.v.expire_nodest_conn) {
@@ -834,7 +944,7 @@ export class Engine {
           if (oldCt) return this.setVerdict('drop', 'conntrack-reuse');
           cp = -1;
         } else {
-          if (this.dbg(DBG.SCHED)) this.log.put(this.now, DBG.SCHED, `drop packet of ${this.connLabel(cp)}: destination unavailable`);
+          if (this.dbg(DBG.SCHED)) this.log.put(this.now, DBG.SCHED, `drop packet of ${this.labelOf(cp)}: destination unavailable`);
           return this.setVerdict('drop', 'dest-unavailable', cp, dest);
         }
       }
@@ -852,7 +962,7 @@ export class Engine {
   /** Stats, state transition, transmit, in_pkts, sync and timer re-arm for an incoming packet. */
   private handleEntryInput(cp: number, p: Packet): Verdict {
     const t = this.table;
-    const dest = this.destOf(cp);
+    const dest = this.destOfSlot(cp);
     this.inStats(dest, p.len);
     this.setState(cp, DIR.INPUT, p);
     const created = this.verdict.created;
@@ -862,7 +972,7 @@ export class Engine {
     let pkts: number;
     if (fl & CONN_F.ONE_PACKET) pkts = this.tunables.v.sync_threshold!;
     else pkts = ++t.inPkts[cp]!;
-    if (this.syncState & SYNC_STATE.MASTER) this.syncHook?.(cp, pkts);
+    if (this.syncState & SYNC_STATE.MASTER) this.callSyncHook(cp, pkts);
     else if (fl & CONN_F.ONE_PACKET && t.control[cp]! >= 0) t.inPkts[t.control[cp]!]!++;
     this.connPut(cp);
     return v;
@@ -1040,9 +1150,9 @@ export class Engine {
       const dport = svc.key.kind === 'addr' && p.dport === svcPort && svcPort !== FTPPORT ? dest.port : 0;
       ct = this.connNew(p.af, tplProto, snet, 0, tplVaddr, tplVport, dest, dport, CONN_F.TEMPLATE, p.fwmark, fwmarkKey);
       t.timeout[ct] = svc.timeout;
-      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `new template ${this.connLabel(ct)}`);
+      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `new template ${this.labelOf(ct)}`);
     } else {
-      dest = this.destOf(ct)!;
+      dest = this.destOfSlot(ct)!;
     }
     let dport = p.dport;
     if (svc.key.kind === 'addr' && p.dport === svcPort && dest.port) dport = dest.port;
@@ -1058,7 +1168,7 @@ export class Engine {
   /** ip_vs_check_template: invalidate (ports 0xffff) a template whose dest is unusable. */
   private checkTemplate(ct: number, cdest: Dest | null): boolean {
     const t = this.table;
-    const dest = this.destOf(ct);
+    const dest = this.destOfSlot(ct);
     const quiescent = dest !== null && this.tunables.v.expire_quiescent_template !== 0 && dest.weight === 0;
     if (!dest || !(dest.flags & DEST_F.AVAILABLE) || quiescent || (cdest && dest !== cdest)) {
       if (t.vport[ct] !== 0xffff) {
@@ -1068,7 +1178,7 @@ export class Engine {
           t.cport[ct] = 0;
         });
       }
-      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `template ${this.connLabel(ct)} invalidated`);
+      if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `template ${this.labelOf(ct)} invalidated`);
       return false;
     }
     return true;
@@ -1122,7 +1232,7 @@ export class Engine {
     t.timeout[i] = CONN_INITIAL_TIMEOUT;
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
-    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `${note}new conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `${note}new conn ${this.labelOf(i)}`);
     return i;
   }
 
@@ -1149,7 +1259,7 @@ export class Engine {
   /** ip_vs_unbind_dest. */
   private unbindDest(i: number): void {
     const t = this.table;
-    const dest = this.destOf(i);
+    const dest = this.destOfSlot(i);
     if (!dest) return;
     if (t.flags[i]! & CONN_F.TEMPLATE) dest.persistConns--;
     else if (t.flags[i]! & CONN_F.INACTIVE) dest.inactConns--;
@@ -1166,7 +1276,14 @@ export class Engine {
     t.dest[i] = -1;
   }
 
-  destOf(i: number): Dest | null {
+  /** The destination an entry is bound to, by entry id (null: unbound or the entry is gone). */
+  destOf(id: ConnId): Dest | null {
+    const i = this.table.slotOf(id);
+    return i >= 0 ? this.destOfSlot(i) : null;
+  }
+
+  /** The destination of the entry in slot `i` (engine-internal: slots, not ids). */
+  destOfSlot(i: number): Dest | null {
     const id = this.table.dest[i]!;
     return id >= 0 ? this.dests[id] ?? null : null;
   }
@@ -1222,7 +1339,7 @@ export class Engine {
       active = SCTP_ACTIVE; timeouts = this.timeouts.sctp; names = SCTP_STATE_NAMES; established = SCTP_STATE.ESTABLISHED;
     }
     if (next !== cur) {
-      const dest = this.destOf(cp);
+      const dest = this.destOfSlot(cp);
       if (dest) {
         const inactive = (t.flags[cp]! & CONN_F.INACTIVE) !== 0;
         if (!inactive && !active[next]) {
@@ -1237,7 +1354,7 @@ export class Engine {
       }
       if (next === established) this.assureController(cp);
       if (this.dbg(DBG.STATE)) this.log.put(this.now, DBG.STATE, `${PROTO_NAME[proto]!.toUpperCase()} ${['input', 'output', 'input only'][d]} ` +
-        `${names[cur]}->${names[next]} ${this.connLabel(cp)}`);
+        `${names[cur]}->${names[next]} ${this.labelOf(cp)}`);
     }
     if (next !== cur) {
       this.tally[this.tallyIndex(cp)]!--;
@@ -1295,7 +1412,7 @@ export class Engine {
     const t = this.table;
     const cp = t.outLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport);
     if (cp >= 0) {
-      const dest = this.destOf(cp);
+      const dest = this.destOfSlot(cp);
       this.outStats(dest, p.len);
       this.setState(cp, DIR.OUTPUT, p);
       t.outPkts[cp]!++;
@@ -1343,7 +1460,7 @@ export class Engine {
       this.table.arm(cp, this.now + this.table.timeout[cp]!);
     }
     if (!p.icmp!.checksumOk) return this.setVerdict('drop', 'icmp-bad-checksum', cp);
-    const dest = this.destOf(cp);
+    const dest = this.destOfSlot(cp);
     this.inStats(dest, p.len);
     // No state transition and no timer re-arm for ICMP about an existing entry (ip_vs_core.c, ip_vs_in_icmp).
     return this.setVerdict('forward', '', cp, dest);
@@ -1358,7 +1475,7 @@ export class Engine {
     if ((this.table.flags[cp]! & CONN_F.FWD_MASK) === CONN_F.MASQ && !p.icmp!.checksumOk) {
       return this.setVerdict('drop', 'icmp-bad-checksum', cp);
     }
-    const dest = this.destOf(cp);
+    const dest = this.destOfSlot(cp);
     this.outStats(dest, p.len);
     return this.setVerdict('forward', '', cp, dest);
   }
@@ -1372,9 +1489,9 @@ export class Engine {
     if (t.nControl[i]! > 0) {
       // Still controls others: expire later, in 60-second steps, and the timeout stays 60 s.
       t.timeout[i] = CONN_DEFER_TIMEOUT;
-      if (this.syncState & SYNC_STATE.MASTER) this.syncHook?.(i, this.tunables.v.sync_threshold!);
+      if (this.syncState & SYNC_STATE.MASTER) this.callSyncHook(i, this.tunables.v.sync_threshold!);
       t.arm(i, firedAt + CONN_DEFER_TIMEOUT);
-      if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `delayed: conn ${this.connLabel(i)} controls ${t.nControl[i]}`);
+      if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `delayed: conn ${this.labelOf(i)} controls ${t.nControl[i]}`);
       return;
     }
     const ctl = t.control[i]!;
@@ -1385,18 +1502,24 @@ export class Engine {
       if (hasRef && t.nControl[ctl] === 0 &&
           (!(t.flags[ctl]! & CONN_F.TEMPLATE) || !(t.state[ctl]! & CTPL_S.ASSURED))) {
         if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, 'drop controlling connection');
-        this.delEntry(ctl);
+        this.connDel(ctl);
       }
     }
-    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `expire conn ${this.connLabel(i)}`);
+    if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `expire conn ${this.labelOf(i)}`);
     this.unbindDest(i);
     if (!(t.flags[i]! & CONN_F.TEMPLATE)) this.counters.connsExpired++;
     this.tally[this.tallyIndex(i)]!--;
     t.free(i);
   }
 
+  /** ip_vs_conn_del on an entry by id (nothing if it is gone). */
+  delEntry(id: ConnId): void {
+    const i = this.table.slotOf(id);
+    if (i >= 0) this.connDel(i);
+  }
+
   /** ip_vs_conn_del: cancel a pending timer and expire now, dropping the chain's idle controller. */
-  delEntry(i: number): void {
+  private connDel(i: number): void {
     const t = this.table;
     if (!t.isLive(i) || !t.disarm(i)) return;
     if (t.control[i]! >= 0) t.timeout[i] = 0;
@@ -1463,14 +1586,26 @@ export class Engine {
   // Queries
   // =====================================================================================
 
-  connLabel(i: number): string {
+  /** "TCP client -> virtual -> real" of an entry by id ("" when the entry is gone). */
+  connLabel(id: ConnId): string {
+    const i = this.table.slotOf(id);
+    return i >= 0 ? this.labelOf(i) : '';
+  }
+
+  /** The state name of an entry by id ("" when the entry is gone). */
+  stateName(id: ConnId): string {
+    const i = this.table.slotOf(id);
+    return i >= 0 ? this.stateNameOf(i) : '';
+  }
+
+  private labelOf(i: number): string {
     const t = this.table;
     const proto = t.proto[i] === IPPROTO_IP ? 'IP' : (PROTO_NAME[t.proto[i]!] ?? String(t.proto[i])).toUpperCase();
     const v = t.isFwmarkTemplate(i) ? `FWM ${t.vaddr[i]}` : formatAddrPort(t.virtualAddr(i), t.vport[i]!);
     return `${proto} ${formatAddrPort(t.clientAddr(i), t.cport[i]!)} -> ${v} -> ${formatAddrPort(t.destAddr(i), t.dport[i]!)}`;
   }
 
-  stateName(i: number): string {
+  private stateNameOf(i: number): string {
     const t = this.table;
     const st = t.state[i]!;
     if (t.flags[i]! & CONN_F.TEMPLATE) return st & CTPL_S.ASSURED ? 'ASSURED' : 'NONE';
@@ -1482,12 +1617,21 @@ export class Engine {
     }
   }
 
-  conn(i: number): ConnInfo | null {
+  /**
+   * An entry by id, or null when it is gone: expired, deleted, or its slot reused by another entry
+   * (ids carry the slot's generation, so a stale id never shows a different connection).
+   */
+  conn(id: ConnId): ConnInfo | null {
+    const i = this.table.slotOf(id);
+    return i >= 0 ? this.infoOf(i) : null;
+  }
+
+  private infoOf(i: number): ConnInfo {
     const t = this.table;
-    if (!t.isLive(i)) return null;
     const proto = t.proto[i]!;
+    const ctl = t.control[i]!;
     return {
-      id: i,
+      id: t.idOf(i),
       af: t.af(i),
       proto,
       protoName: proto === IPPROTO_IP ? 'IP' : (PROTO_NAME[proto] ?? String(proto)).toUpperCase(),
@@ -1498,14 +1642,14 @@ export class Engine {
       fwd: FWD_BY_VALUE[t.flags[i]! & CONN_F.FWD_MASK] ?? 'masq',
       flags: t.flags[i]!,
       state: t.state[i]!,
-      stateName: this.stateName(i),
+      stateName: this.stateNameOf(i),
       template: (t.flags[i]! & CONN_F.TEMPLATE) !== 0,
       timeout: t.timeout[i]!,
       expiresIn: Math.max(0, t.expires[i]! - this.now),
       inPkts: t.inPkts[i]!,
       outPkts: t.outPkts[i]!,
       destId: t.dest[i]!,
-      control: t.control[i]!,
+      control: ctl >= 0 ? t.idOf(ctl) : -1,
       nControl: t.nControl[i]!,
       fwmark: t.fwmark[i]!,
     };
@@ -1513,20 +1657,21 @@ export class Engine {
 
   /** Find the connection entry of a tuple as the input lookup would (tests, UI "goto"). */
   findConn(af: Af, proto: ProtoName, caddr: Addr, cport: number, vaddr: Addr, vport: number): ConnInfo | null {
-    return this.conn(this.table.inLookup(af, PROTO_NUM[proto], caddr, cport, vaddr, vport));
+    const i = this.table.inLookup(af, PROTO_NUM[proto], caddr, cport, vaddr, vport);
+    return i >= 0 ? this.infoOf(i) : null;
   }
 
   /** Every live entry (connections and templates), in slot order. */
   allConns(): ConnInfo[] {
     const out: ConnInfo[] = [];
-    this.table.forEachLive((i) => out.push(this.conn(i)!));
+    this.table.forEachLive((i) => out.push(this.infoOf(i)));
     return out;
   }
 
   /** A window of connections, filtered and sorted: what a UI table shows (see conn-query.ts). */
   queryConns(q: ConnQuery = {}): {total: number; rows: ConnInfo[]} {
-    const {total, ids} = queryConnIds(this, q);
-    return {total, rows: ids.map((i) => this.conn(i)!)};
+    const {total, ids} = queryConnIds(this.queryHost, q);
+    return {total, rows: ids.map((i) => this.infoOf(i))};
   }
 
   /**
@@ -1548,7 +1693,7 @@ export class Engine {
   }
 
   /** Aggregates for a UI frame: cheap (no walk over the connection table). */
-  snapshot() {
+  snapshot(): EngineSnapshot {
     const v = this.tunables.v;
     return {
       now: this.now,
@@ -1600,7 +1745,6 @@ export class Engine {
   }
 }
 
-export type EngineSnapshot = ReturnType<Engine['snapshot']>;
 
 /**
  * ip_vs_new_dest's address check: IPv4 must be unicast or local (inet_addr_type: 0.0.0.0/8,

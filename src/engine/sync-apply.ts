@@ -113,7 +113,7 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
   }
 
   if (cp >= 0) {
-    const dest = e.destOf(cp);
+    const dest = e.destOfSlot(cp);
     if ((t.flags[cp]! ^ flags) & CONN_F.INACTIVE && !tpl && dest) {
       if (flags & CONN_F.INACTIVE) {
         dest.activeConns--;

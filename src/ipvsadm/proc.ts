@@ -11,7 +11,7 @@ export const IPVS_VERSION = '1.2.1';
 
 /** The version line of /proc/net/ip_vs and ipvsadm -L. */
 export function versionLine(e: Engine): string {
-  return `IP Virtual Server version ${IPVS_VERSION} (size=${e.table.kernelBuckets})`;
+  return `IP Virtual Server version ${IPVS_VERSION} (size=${e.conns.kernelBuckets})`;
 }
 
 /** ip_vs_fwd_name: the forwarding method as /proc and ipvsadm print it. */
@@ -123,10 +123,10 @@ export function procIpVsStatsPercpu(e: Engine): string {
 /** Connection entries in /proc/net/ip_vs_conn order (hash-bucket walk; one-packet entries never appear). */
 export function procConnEntries(e: Engine): ConnInfo[] {
   const out: ConnInfo[] = [];
-  e.table.forEachHashed((i) => {
-    const c = e.conn(i);
-    if (c) out.push(c);
-  });
+  e.conns.forEach((c) => {
+    const info = e.conn(c.id);
+    if (info) out.push(info);
+  }, 'hashed');
   return out;
 }
 

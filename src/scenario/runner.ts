@@ -210,12 +210,12 @@ function packetDir(e: Engine, p: Packet): 'in' | 'out' {
     if (!i) return 'in';
     // An error about a packet the director sent to a client comes from the client side (in); one
     // about a packet sent towards a real server comes back from the real-server side (out).
-    if (e.table.inLookup(i.af, i.proto, i.dst, i.dport, i.src, i.sport) >= 0) return 'in';
-    if (e.table.outLookup(i.af, i.proto, i.dst, i.dport, i.src, i.sport) >= 0) return 'out';
+    if (e.conns.lookupIn(i.af, i.proto, i.dst, i.dport, i.src, i.sport) >= 0) return 'in';
+    if (e.conns.lookupOut(i.af, i.proto, i.dst, i.dport, i.src, i.sport) >= 0) return 'out';
     return e.serviceFind(i.af, p.fwmark, i.proto, i.src, i.sport) ? 'in' : 'out';
   }
-  if (e.table.inLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport) >= 0) return 'in';
-  if (e.table.outLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport) >= 0) return 'out';
+  if (e.conns.lookupIn(p.af, p.proto, p.src, p.sport, p.dst, p.dport) >= 0) return 'in';
+  if (e.conns.lookupOut(p.af, p.proto, p.src, p.sport, p.dst, p.dport) >= 0) return 'out';
   if (e.serviceFind(p.af, p.fwmark, p.proto, p.dst, p.dport)) return 'in';
   for (const svc of e.listServices()) {
     if (svc.dests.some((d) => d.addr === p.src && d.port === p.sport)) return 'out';

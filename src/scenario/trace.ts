@@ -84,7 +84,7 @@ function templateFor(e: Engine, svc: Service, p: Packet): number {
     vaddr = k.fwmark;
     fwm = true;
   }
-  return e.table.templateLookup(p.af, proto, snet, vaddr, vport, fwm);
+  return e.conns.lookupTemplate(p.af, proto, snet, vaddr, vport, fwm);
 }
 
 function reasonText(e: Engine, v: Verdict, svc: Service | undefined, entryDest: Dest | null, p: Packet): string {
@@ -138,10 +138,10 @@ export function sendPacket(e: Engine, dir: 'in' | 'out', p: Packet, tag: string,
     return {verdict: {...v}, record: null};
   }
   const l4 = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || p.proto === IPPROTO_SCTP;
-  const t = e.table;
+  const t = e.conns;
   const pre = !l4 ? -1 : dir === 'in'
-    ? t.inLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport)
-    : t.outLookup(p.af, p.proto, p.src, p.sport, p.dst, p.dport);
+    ? t.lookupIn(p.af, p.proto, p.src, p.sport, p.dst, p.dport)
+    : t.lookupOut(p.af, p.proto, p.src, p.sport, p.dst, p.dport);
   const preInfo = pre >= 0 ? e.conn(pre) : null;
   const preDest = pre >= 0 ? e.destOf(pre) : null;
   const svc = dir === 'in' && l4 ? e.serviceFind(p.af, p.fwmark, p.proto, p.dst, p.dport) : undefined;

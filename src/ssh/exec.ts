@@ -76,8 +76,8 @@ function ipvsadm(args: string[], ctx: ExecContext): ExecResult {
       return refuse('ssh exec is read-only: ipvsadm -L / -l / -S only; make changes in the UI (ssh -t), where they are audited');
     }
     const max = ctx.maxConnListing ?? 200_000;
-    if (pc.cmd === CMD.LIST && pc.options[OPT.CONNECTION] && ctx.engine.table.count > max) {
-      return refuse(`the connection table has ${ctx.engine.table.count} entries (more than ${max}); use the Connections view`);
+    if (pc.cmd === CMD.LIST && pc.options[OPT.CONNECTION] && ctx.engine.conns.count > max) {
+      return refuse(`the connection table has ${ctx.engine.conns.count} entries (more than ${max}); use the Connections view`);
     }
   } catch (err) {
     if (err instanceof IpvsadmInfo) return {stdout: err.stdout, stderr: '', code: 0};

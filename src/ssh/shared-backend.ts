@@ -2,13 +2,15 @@
 // each ask the engine for a snapshot (which walks the connection states) and the tunables; here
 // they are computed once per virtual instant and reused until the engine moves or a command runs.
 import type {Simulation} from '../sim/simulation.js';
-import type {ClockInfo, ConnQuery, DeckBackend, EngineSnapshot, TunableRow} from '../store/backend.js';
+import type {Backend, BackendCapabilities, BackendKind, ClockInfo, Command, CommandResult, ConnQuery, EngineSnapshot, TunableRow} from '../store/backend.js';
 import {LocalBackend} from '../store/backend.js';
 import type {ClockControl} from '../store/backend.js';
 
 type Cached<T> = {key: string; value: T} | null;
 
-export class SharedBackend implements DeckBackend {
+export class SharedBackend implements Backend {
+  readonly kind: BackendKind;
+  readonly capabilities: BackendCapabilities;
   private readonly inner: LocalBackend;
   private gen = 0;
   private snap: Cached<EngineSnapshot> = null;
@@ -18,6 +20,8 @@ export class SharedBackend implements DeckBackend {
 
   constructor(readonly sim: Simulation, clock: ClockControl, private readonly wallNow = () => performance.now()) {
     this.inner = new LocalBackend(sim, clock);
+    this.kind = this.inner.kind;
+    this.capabilities = this.inner.capabilities;
   }
 
   /** Same virtual time, no command since, and at most 100 wall ms old (sync may apply updates). */
@@ -57,26 +61,5 @@ export class SharedBackend implements DeckBackend {
   serviceConfig(id: number) { return this.inner.serviceConfig(id); }
   destConfig(id: number) { return this.inner.destConfig(id); }
   syncStatus() { return this.inner.syncStatus(); }
-  startSync(...a: Parameters<DeckBackend['startSync']>) { this.changed(() => this.inner.startSync(...a)); }
-  stopSync(...a: Parameters<DeckBackend['stopSync']>) { this.changed(() => this.inner.stopSync(...a)); }
-
-  setTunable(...a: Parameters<DeckBackend['setTunable']>) { return this.changed(() => this.inner.setTunable(...a)); }
-  addService(...a: Parameters<DeckBackend['addService']>) { this.changed(() => this.inner.addService(...a)); }
-  editService(...a: Parameters<DeckBackend['editService']>) { this.changed(() => this.inner.editService(...a)); }
-  delService(...a: Parameters<DeckBackend['delService']>) { this.changed(() => this.inner.delService(...a)); }
-  addDest(...a: Parameters<DeckBackend['addDest']>) { this.changed(() => this.inner.addDest(...a)); }
-  editDest(...a: Parameters<DeckBackend['editDest']>) { this.changed(() => this.inner.editDest(...a)); }
-  delDest(...a: Parameters<DeckBackend['delDest']>) { this.changed(() => this.inner.delDest(...a)); }
-  setTimeouts(...a: Parameters<DeckBackend['setTimeouts']>) { this.changed(() => this.inner.setTimeouts(...a)); }
-  zero(...a: Parameters<DeckBackend['zero']>) { this.changed(() => this.inner.zero(...a)); }
-  flush() { this.changed(() => this.inner.flush()); }
-  addGenerator(...a: Parameters<DeckBackend['addGenerator']>) { return this.changed(() => this.inner.addGenerator(...a)); }
-  startGenerator(id: string) { this.changed(() => this.inner.startGenerator(id)); }
-  stopGenerator(id: string) { this.changed(() => this.inner.stopGenerator(id)); }
-  setGeneratorRate(id: string, rate: number) { this.changed(() => this.inner.setGeneratorRate(id, rate)); }
-  removeGenerator(id: string) { this.changed(() => this.inner.removeGenerator(id)); }
-  setServerFailed(rs: string, failed: boolean) { this.changed(() => this.inner.setServerFailed(rs, failed)); }
-  setSpeed(x: number) { this.changed(() => this.inner.setSpeed(x)); }
-  setPaused(p: boolean) { this.changed(() => this.inner.setPaused(p)); }
-  step(ms: number) { this.changed(() => this.inner.step(ms)); }
+  apply(cmd: Command): CommandResult { return this.changed(() => this.inner.apply(cmd)); }
 }

@@ -3,34 +3,13 @@
 // (reader < operator < admin, table OP_MIN_ROLE / minRole), calls the backend, records the audit
 // trail (who, role, when in wall and virtual time, what, old value, new value, ok/refused/failed)
 // and reports the outcome. The audit log fans entries out to sinks (the --audit-file of serve).
-import type {Addr, Af} from '../engine/addr.js';
+import type {Addr} from '../engine/addr.js';
 import {formatAddrPort} from '../engine/addr.js';
-import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
-import type {GeneratorSpec} from '../traffic/generators.js';
-import type {DeckBackend} from './backend.js';
+import type {DestOptions, ServiceKey} from '../engine/types.js';
+import type {Backend, Command} from './backend.js';
 
-export type Op =
-  | {op: 'set-tunable'; name: string; value: string}
-  | {op: 'add-service'; key: ServiceKey; opts: Partial<ServiceOptions>}
-  | {op: 'edit-service'; key: ServiceKey; opts: Partial<ServiceOptions>}
-  | {op: 'del-service'; key: ServiceKey}
-  | {op: 'add-dest'; key: ServiceKey; af: Af; addr: Addr; port: number; opts: Partial<DestOptions>}
-  | {op: 'edit-dest'; key: ServiceKey; addr: Addr; port: number; opts: Partial<DestOptions>}
-  | {op: 'del-dest'; key: ServiceKey; addr: Addr; port: number}
-  | {op: 'timeouts'; tcp: number; tcpfin: number; udp: number}
-  | {op: 'zero'; key?: ServiceKey}
-  | {op: 'flush'}
-  | {op: 'traffic-add'; spec: GeneratorSpec}
-  | {op: 'traffic-start'; id: string}
-  | {op: 'traffic-stop'; id: string}
-  | {op: 'traffic-rate'; id: string; rate: number}
-  | {op: 'traffic-remove'; id: string}
-  | {op: 'server-failed'; rs: string; failed: boolean}
-  | {op: 'speed'; speed: number}
-  | {op: 'pause'; paused: boolean}
-  | {op: 'step'; ms: number}
-  | {op: 'sync-start'; role: 'master' | 'backup'; syncId: number; mcastIfn?: string}
-  | {op: 'sync-stop'; role: 'master' | 'backup'};
+/** An operator change: exactly a backend Command (plain data, recorded in the audit log). */
+export type Op = Command;
 
 /** Who may do what: reader < operator < admin (HAProxy's user / operator / admin levels). */
 export type Role = 'reader' | 'operator' | 'admin';
@@ -74,7 +53,7 @@ export const OP_MIN_ROLE: Record<Op['op'], Role> = {
 };
 
 /** The role `op` needs, given the current configuration (a weight-only edit is an operator's). */
-export function minRole(op: Op, backend?: DeckBackend): Role {
+export function minRole(op: Op, backend?: Backend): Role {
   if (op.op === 'set-tunable') return OPERATOR_TUNABLES.includes(op.name) ? 'operator' : 'admin';
   if (op.op === 'edit-dest') {
     const cur = backend ? findDest(backend, op.key, op.addr, op.port) : null;
@@ -226,7 +205,7 @@ export interface Actor {
 }
 
 export interface ActionsOptions {
-  backend: DeckBackend;
+  backend: Backend;
   audit: AuditLog;
   user: string;
   /** --read-only: a watch-only session chosen by its user; changes are disabled (and not audited). */
@@ -272,33 +251,15 @@ export class Actions {
     let message = what;
     let id: string | undefined;
     try {
-      switch (op.op) {
-        case 'set-tunable': {
-          const r = b.setTunable(op.name, op.value);
-          if (!r.ok) { ok = false; message = r.error; }
-          else message = `${op.name} = ${op.value}${r.changed ? '' : ' (unchanged)'}`;
-          break;
-        }
-        case 'add-service': b.addService(op.key, op.opts); break;
-        case 'edit-service': b.editService(op.key, op.opts); break;
-        case 'del-service': b.delService(op.key); break;
-        case 'add-dest': b.addDest(op.key, op.af, op.addr, op.port, op.opts); break;
-        case 'edit-dest': b.editDest(op.key, op.addr, op.port, op.opts); break;
-        case 'del-dest': b.delDest(op.key, op.addr, op.port); break;
-        case 'timeouts': b.setTimeouts(op.tcp, op.tcpfin, op.udp); break;
-        case 'zero': b.zero(op.key); break;
-        case 'flush': b.flush(); break;
-        case 'traffic-add': id = b.addGenerator(op.spec); message = `${what}: started ${id}`; break;
-        case 'traffic-start': b.startGenerator(op.id); break;
-        case 'traffic-stop': b.stopGenerator(op.id); break;
-        case 'traffic-rate': b.setGeneratorRate(op.id, op.rate); break;
-        case 'traffic-remove': b.removeGenerator(op.id); break;
-        case 'server-failed': b.setServerFailed(op.rs, op.failed); break;
-        case 'speed': b.setSpeed(op.speed); break;
-        case 'pause': b.setPaused(op.paused); break;
-        case 'step': b.step(op.ms); break;
-        case 'sync-start': b.startSync(op.role, op.syncId, op.mcastIfn); break;
-        case 'sync-stop': b.stopSync(op.role); break;
+      const r = b.apply(op);
+      if (r.error !== undefined) {
+        ok = false;
+        message = r.error;
+      } else if (op.op === 'set-tunable') {
+        message = `${op.name} = ${op.value}${r.changed ? '' : ' (unchanged)'}`;
+      } else if (op.op === 'traffic-add') {
+        id = r.id;
+        message = `${what}: started ${id}`;
       }
     } catch (err) {
       ok = false;
@@ -323,7 +284,7 @@ export class Actions {
 
 const article = (r: Role) => (r === 'reader' ? 'a' : 'an');
 
-function findService(b: DeckBackend, key: ServiceKey) {
+function findService(b: Backend, key: ServiceKey) {
   const want = describeKey(key);
   for (const svc of b.snapshot().services) {
     const c = b.serviceConfig(svc.id);
@@ -332,7 +293,7 @@ function findService(b: DeckBackend, key: ServiceKey) {
   return null;
 }
 
-function findDest(b: DeckBackend, key: ServiceKey, addr: Addr, port: number) {
+function findDest(b: Backend, key: ServiceKey, addr: Addr, port: number) {
   const s = findService(b, key);
   if (!s) return null;
   const label = formatAddrPort(addr, port);
@@ -358,7 +319,7 @@ export function describeTarget(op: Op): string {
 }
 
 /** The current value of what `op` changes (null when it does not exist). */
-function observe(op: Op, b: DeckBackend, newId?: string): AuditValue | null {
+function observe(op: Op, b: Backend, newId?: string): AuditValue | null {
   try {
     switch (op.op) {
       case 'set-tunable': {

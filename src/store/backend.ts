@@ -1,9 +1,10 @@
-// The narrow interface between the UI and a running balancer (docs/ARCHITECTURE.md): queries
-// that return plain, serialisable data, and commands. LocalBackend serves it from a Simulation in
-// this thread; the same interface can later be served by a worker, an ssh session sharing one
-// engine, or an adapter driving the real kernel. UI code (store, components) uses only this.
+// The narrow interface between a UI (or ssh session, or the CLI) and a running balancer. Three
+// implementations are meant to sit behind it: the simulation (LocalBackend, below), a real packet
+// data plane running the engine on wall-clock time, and the host kernel's own IPVS read through
+// /proc and driven with ipvsadm. Everything crossing it is plain, serialisable data, so a backend
+// may equally live in a worker or another process. docs/ARCHITECTURE.md ("Backends") describes it.
 import {type SyncStatus, syncStatusOf} from './sync-status.js';
-import type {ConnInfo, ConnQuery, EngineSnapshot} from '../engine/engine.js';
+import type {ConnId, ConnInfo, ConnQuery, EngineSnapshot} from '../engine/engine.js';
 import type {LogLine} from '../engine/debug-log.js';
 import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
 import type {WriteResult} from '../engine/tunables.js';
@@ -13,11 +14,11 @@ import type {GeneratorSpec, GeneratorStats} from '../traffic/generators.js';
 import type {Simulation} from '../sim/simulation.js';
 import {type Addr, type Af, formatAddrPort} from '../engine/addr.js';
 
-export type {ConnInfo, ConnQuery, EngineSnapshot, LogLine, ServiceKey, ServiceOptions, DestOptions, WriteResult};
+export type {ConnId, ConnInfo, ConnQuery, EngineSnapshot, LogLine, ServiceKey, ServiceOptions, DestOptions, WriteResult};
 
 /** Virtual-time control as the UI sees it. */
 export interface ClockInfo {
-  /** Requested speed (virtual ms per wall ms). */
+  /** Requested speed (virtual ms per wall ms); 1 on a wall-clock backend. */
   speed: number;
   paused: boolean;
   /** Speed actually achieved over the last second (lower when the event budget ran out). */
@@ -69,43 +70,129 @@ export interface ConnDetail {
   trace: LogLine[];
 }
 
-export interface DeckBackend {
-  // ---- queries
+/** A page of the connection table: the number of matches and the requested window. */
+export interface ConnPage {
+  total: number;
+  rows: ConnInfo[];
+}
+
+export interface ServiceConfig {
+  key: ServiceKey;
+  opts: ServiceOptions;
+}
+
+export interface DestConfig {
+  key: ServiceKey;
+  af: Af;
+  addr: Addr;
+  port: number;
+  opts: DestOptions;
+  lastWeight: number;
+}
+
+/**
+ * Every change a backend accepts, as data (what the UI's keys, forms and command bar build and the
+ * audit log records). Commands a backend's capabilities exclude are refused with BackendUnsupported.
+ */
+export type Command =
+  | {op: 'set-tunable'; name: string; value: string}
+  | {op: 'add-service'; key: ServiceKey; opts: Partial<ServiceOptions>}
+  | {op: 'edit-service'; key: ServiceKey; opts: Partial<ServiceOptions>}
+  | {op: 'del-service'; key: ServiceKey}
+  | {op: 'add-dest'; key: ServiceKey; af: Af; addr: Addr; port: number; opts: Partial<DestOptions>}
+  | {op: 'edit-dest'; key: ServiceKey; addr: Addr; port: number; opts: Partial<DestOptions>}
+  | {op: 'del-dest'; key: ServiceKey; addr: Addr; port: number}
+  | {op: 'timeouts'; tcp: number; tcpfin: number; udp: number}
+  | {op: 'zero'; key?: ServiceKey}
+  | {op: 'flush'}
+  | {op: 'traffic-add'; spec: GeneratorSpec}
+  | {op: 'traffic-start'; id: string}
+  | {op: 'traffic-stop'; id: string}
+  | {op: 'traffic-rate'; id: string; rate: number}
+  | {op: 'traffic-remove'; id: string}
+  | {op: 'server-failed'; rs: string; failed: boolean}
+  | {op: 'speed'; speed: number}
+  | {op: 'pause'; paused: boolean}
+  | {op: 'step'; ms: number}
+  | {op: 'sync-start'; role: 'master' | 'backup'; syncId: number; mcastIfn?: string}
+  | {op: 'sync-stop'; role: 'master' | 'backup'};
+
+/** What a command did: `error` when a tunable's handler refused the value, `id` of a new generator. */
+export interface CommandResult {
+  error?: string;
+  /** set-tunable: whether the value changed. */
+  changed?: boolean;
+  /** traffic-add: the new generator's id. */
+  id?: string;
+}
+
+/**
+ * What a backend can do beyond the core (services, real servers, tunables, connections, counters,
+ * the debug log). The UI shows a missing one as "not available with this backend".
+ */
+export interface BackendCapabilities {
+  /** Speed, pause and single steps of the clock (only a simulation has virtual time). */
+  virtualTime: boolean;
+  /** Built-in traffic generators and simulated real-server failures. */
+  traffic: boolean;
+  /** Starting and stopping connection-sync daemons. */
+  sync: boolean;
+}
+
+export type BackendKind = 'simulation' | 'dataplane' | 'kernel';
+
+/** Which capability a command needs (none: every backend accepts it). */
+export function capabilityOf(cmd: Command): keyof BackendCapabilities | null {
+  switch (cmd.op) {
+    case 'speed': case 'pause': case 'step': return 'virtualTime';
+    case 'traffic-add': case 'traffic-start': case 'traffic-stop': case 'traffic-rate': case 'traffic-remove':
+    case 'server-failed': return 'traffic';
+    case 'sync-start': case 'sync-stop': return 'sync';
+    default: return null;
+  }
+}
+
+/** A command the backend cannot carry out at all (its kind lacks the capability). */
+export class BackendUnsupported extends Error {
+  constructor(readonly backend: BackendKind, readonly capability: keyof BackendCapabilities) {
+    super(`not available with the ${backend} backend (no ${CAPABILITY_TEXT[capability]})`);
+    this.name = 'BackendUnsupported';
+  }
+}
+
+const CAPABILITY_TEXT: Record<keyof BackendCapabilities, string> = {
+  virtualTime: 'virtual time', traffic: 'traffic generators', sync: 'sync daemons',
+};
+
+/** Throw BackendUnsupported if `b` lacks what `cmd` needs. */
+export function checkCapability(b: Pick<Backend, 'kind' | 'capabilities'>, cmd: Command): void {
+  const need = capabilityOf(cmd);
+  if (need && !b.capabilities[need]) throw new BackendUnsupported(b.kind, need);
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  readonly capabilities: BackendCapabilities;
+  // ---- queries: plain data, cheap enough for every UI frame unless noted
   snapshot(): EngineSnapshot;
+  /** The clock (a wall-clock backend reports speed 1, never paused). */
   clock(): ClockInfo;
-  queryConns(q: ConnQuery): {total: number; rows: ConnInfo[]};
-  connDetail(id: number): ConnDetail | null;
+  /** A filtered, sorted window of the connection table (one pass over it). */
+  queryConns(q: ConnQuery): ConnPage;
+  /** One entry by id; null once it is gone (expired, or deleted), never another entry. */
+  connDetail(id: ConnId): ConnDetail | null;
+  /** A service's key and options by snapshot id (edit forms, weight changes). */
+  serviceConfig(id: number): ServiceConfig | null;
+  destConfig(id: number): DestConfig | null;
   tunables(): TunableRow[];
   logSince(seq: number): LogLine[];
+  /** Traffic generators ([] without the traffic capability). */
   generators(): GeneratorRow[];
+  /** Real servers marked failed ("addr:port"; [] without the traffic capability). */
   failedServers(): string[];
-  // ---- commands (throw IpvsError / GeneratorError / Error with a message to show)
-  setTunable(name: string, text: string): WriteResult;
-  addService(key: ServiceKey, opts: Partial<ServiceOptions>): void;
-  editService(key: ServiceKey, opts: Partial<ServiceOptions>): void;
-  delService(key: ServiceKey): void;
-  addDest(key: ServiceKey, af: Af, addr: Addr, port: number, opts: Partial<DestOptions>): void;
-  editDest(key: ServiceKey, addr: Addr, port: number, opts: Partial<DestOptions>): void;
-  delDest(key: ServiceKey, addr: Addr, port: number): void;
-  /** Service key and options of a service by id (for edit forms and weight changes). */
-  serviceConfig(id: number): {key: ServiceKey; opts: ServiceOptions} | null;
-  destConfig(id: number): {key: ServiceKey; af: Af; addr: Addr; port: number; opts: DestOptions; lastWeight: number} | null;
-  setTimeouts(tcp: number, tcpfin: number, udp: number): void;
-  zero(key?: ServiceKey): void;
-  flush(): void;
-  addGenerator(spec: GeneratorSpec): string;
-  startGenerator(id: string): void;
-  stopGenerator(id: string): void;
-  setGeneratorRate(id: string, rate: number): void;
-  removeGenerator(id: string): void;
-  setServerFailed(rs: string, failed: boolean): void;
-  /** Connection sync: the daemons' status; start/stop a role (EEXIST / ESRCH as the kernel). */
   syncStatus(): SyncStatus;
-  startSync(role: 'master' | 'backup', syncId: number, mcastIfn?: string): void;
-  stopSync(role: 'master' | 'backup'): void;
-  setSpeed(x: number): void;
-  setPaused(p: boolean): void;
-  step(ms: number): void;
+  // ---- the one command entry point (throws IpvsError, GeneratorError, BackendUnsupported...)
+  apply(cmd: Command): CommandResult;
 }
 
 const FLAG_NAMES: [number, string][] = [
@@ -127,20 +214,15 @@ export class ManualClock implements ClockControl {
   step(ms: number): void { this.sim.advance(ms); }
 }
 
-export class LocalBackend implements DeckBackend {
+/** The simulation in this thread: every capability. */
+export class LocalBackend implements Backend {
+  readonly kind: BackendKind = 'simulation';
+  readonly capabilities: BackendCapabilities = {virtualTime: true, traffic: true, sync: true};
+
   constructor(readonly sim: Simulation, private readonly clk: ClockControl) {}
 
   syncStatus(): SyncStatus {
     return syncStatusOf(this.sim);
-  }
-
-  startSync(role: 'master' | 'backup', syncId: number, mcastIfn?: string): void {
-    // The engine records the role; the host's sync manager opens the sockets at its next poll.
-    this.e.startDaemon({role, syncId, mcastIfn});
-  }
-
-  stopSync(role: 'master' | 'backup'): void {
-    this.e.stopDaemon(role);
   }
 
   private get e() {
@@ -155,16 +237,16 @@ export class LocalBackend implements DeckBackend {
     return this.clk.info();
   }
 
-  queryConns(q: ConnQuery) {
+  queryConns(q: ConnQuery): ConnPage {
     return this.e.queryConns(q);
   }
 
-  connDetail(id: number): ConnDetail | null {
+  connDetail(id: ConnId): ConnDetail | null {
     const info = this.e.conn(id);
     if (!info) return null;
     const flagNames = FLAG_NAMES.filter(([bit]) => info.flags & bit).map(([, n]) => n);
     const label = this.e.connLabel(id);
-    const controller = info.control >= 0 && this.e.table.isLive(info.control) ? this.e.connLabel(info.control) : null;
+    const controller = info.control >= 0 ? this.e.connLabel(info.control) || null : null;
     const dest = this.e.getDest(info.destId);
     const destLabel = dest ? `${formatAddrPort(dest.addr, dest.port)} (${dest.fwd}, weight ${dest.weight})` : null;
     // The trace: log lines naming this entry's client endpoint (debug_level >= 7 records them).
@@ -199,22 +281,7 @@ export class LocalBackend implements DeckBackend {
     return this.sim.traffic.failedServers();
   }
 
-  setTunable(name: string, text: string): WriteResult {
-    return this.e.setTunable(name, text);
-  }
-
-  addService(key: ServiceKey, opts: Partial<ServiceOptions>): void { this.e.addService(key, opts); }
-  editService(key: ServiceKey, opts: Partial<ServiceOptions>): void { this.e.editService(key, opts); }
-  delService(key: ServiceKey): void { this.e.delService(key); }
-  addDest(key: ServiceKey, af: Af, addr: Addr, port: number, opts: Partial<DestOptions>): void {
-    this.e.addDest(key, af, addr, port, opts);
-  }
-  editDest(key: ServiceKey, addr: Addr, port: number, opts: Partial<DestOptions>): void {
-    this.e.editDest(key, addr, port, opts);
-  }
-  delDest(key: ServiceKey, addr: Addr, port: number): void { this.e.delDest(key, addr, port); }
-
-  serviceConfig(id: number) {
+  serviceConfig(id: number): ServiceConfig | null {
     const svc = this.e.listServices().find((s) => s.id === id);
     if (!svc) return null;
     return {
@@ -224,7 +291,7 @@ export class LocalBackend implements DeckBackend {
     };
   }
 
-  destConfig(id: number) {
+  destConfig(id: number): DestConfig | null {
     const d = this.e.getDest(id);
     if (!d || d.inTrash) return null;
     return {
@@ -233,20 +300,36 @@ export class LocalBackend implements DeckBackend {
     };
   }
 
-  setTimeouts(tcp: number, tcpfin: number, udp: number): void { this.e.setTimeouts(tcp, tcpfin, udp); }
-  zero(key?: ServiceKey): void { this.e.zero(key); }
-  flush(): void { this.e.flush(); }
-
-  addGenerator(spec: GeneratorSpec): string {
-    return this.sim.addTraffic(spec).id;
+  apply(cmd: Command): CommandResult {
+    checkCapability(this, cmd);
+    const e = this.e;
+    switch (cmd.op) {
+      case 'set-tunable': {
+        const r = e.setTunable(cmd.name, cmd.value);
+        return r.ok ? {changed: r.changed} : {error: r.error};
+      }
+      case 'add-service': e.addService(cmd.key, cmd.opts); break;
+      case 'edit-service': e.editService(cmd.key, cmd.opts); break;
+      case 'del-service': e.delService(cmd.key); break;
+      case 'add-dest': e.addDest(cmd.key, cmd.af, cmd.addr, cmd.port, cmd.opts); break;
+      case 'edit-dest': e.editDest(cmd.key, cmd.addr, cmd.port, cmd.opts); break;
+      case 'del-dest': e.delDest(cmd.key, cmd.addr, cmd.port); break;
+      case 'timeouts': e.setTimeouts(cmd.tcp, cmd.tcpfin, cmd.udp); break;
+      case 'zero': e.zero(cmd.key); break;
+      case 'flush': e.flush(); break;
+      case 'traffic-add': return {id: this.sim.addTraffic(cmd.spec).id};
+      case 'traffic-start': this.sim.traffic.get(cmd.id).start(e.now); break;
+      case 'traffic-stop': this.sim.traffic.get(cmd.id).stop(); break;
+      case 'traffic-rate': this.sim.traffic.get(cmd.id).setRate(cmd.rate, e.now); break;
+      case 'traffic-remove': this.sim.traffic.remove(cmd.id); break;
+      case 'server-failed': this.sim.traffic.setServerFailed(cmd.rs, cmd.failed); break;
+      case 'speed': this.clk.setSpeed(cmd.speed); break;
+      case 'pause': this.clk.setPaused(cmd.paused); break;
+      case 'step': this.clk.step(cmd.ms); break;
+      // The engine records the role; the host's sync manager opens the sockets at its next poll.
+      case 'sync-start': e.startDaemon({role: cmd.role, syncId: cmd.syncId, mcastIfn: cmd.mcastIfn}); break;
+      case 'sync-stop': e.stopDaemon(cmd.role); break;
+    }
+    return {};
   }
-  startGenerator(id: string): void { this.sim.traffic.get(id).start(this.e.now); }
-  stopGenerator(id: string): void { this.sim.traffic.get(id).stop(); }
-  setGeneratorRate(id: string, rate: number): void { this.sim.traffic.get(id).setRate(rate, this.e.now); }
-  removeGenerator(id: string): void { this.sim.traffic.remove(id); }
-  setServerFailed(rs: string, failed: boolean): void { this.sim.traffic.setServerFailed(rs, failed); }
-
-  setSpeed(x: number): void { this.clk.setSpeed(x); }
-  setPaused(p: boolean): void { this.clk.setPaused(p); }
-  step(ms: number): void { this.clk.step(ms); }
 }

@@ -6,7 +6,7 @@
 import {createStore, type StoreApi} from 'zustand/vanilla';
 import type {ConnSortKey} from '../engine/conn-query.js';
 import type {
-  ClockInfo, ConnDetail, ConnInfo, DeckBackend, EngineSnapshot, GeneratorRow, LogLine, TunableRow,
+  Backend, ClockInfo, ConnDetail, ConnId, ConnInfo, EngineSnapshot, GeneratorRow, LogLine, TunableRow,
 } from './backend.js';
 import {Actions, type ActionResult, type AuditEntry, type AuditLog, type Op, type Role} from './actions.js';
 import {connPageSize, listPageSize, type TermSize} from './layout.js';
@@ -78,7 +78,8 @@ export type Overlay =
   | {kind: 'help'; scroll: number}
   | {kind: 'confirm'; text: string; op: Op}
   | {kind: 'form'; form: FormState}
-  | {kind: 'conn'; id: number; detail: ConnDetail | null}
+  /** An entry's details; `gone` once the entry expired (detail then holds its last values). */
+  | {kind: 'conn'; id: ConnId; detail: ConnDetail | null; gone: boolean}
   | {kind: 'attack'; sel: number; target: string};
 
 /** A line being edited: the filter, the command bar, a tunable value or the log filter. */
@@ -182,7 +183,7 @@ const push = (a: number[] | undefined, v: number): number[] => {
 };
 
 export interface SessionOptions {
-  backend: DeckBackend;
+  backend: Backend;
   audit: AuditLog;
   user?: string;
   readOnly?: boolean;
@@ -202,7 +203,7 @@ export interface SessionOptions {
 
 export class UiSession {
   readonly store: UiStore;
-  readonly backend: DeckBackend;
+  readonly backend: Backend;
   readonly actions: Actions;
   readonly audit: AuditLog;
   private readonly wallNow: () => number;
@@ -340,7 +341,8 @@ export class UiSession {
       if (this.connsDirty || (fresh && t0 - this.lastConnQueryAt >= minGap)) Object.assign(p, {conns: this.queryConns()});
     }
     if (s.overlay?.kind === 'conn' && fresh) {
-      p.overlay = {...s.overlay, detail: this.backend.connDetail(s.overlay.id) ?? s.overlay.detail};
+      const detail = s.overlay.gone ? null : this.backend.connDetail(s.overlay.id);
+      p.overlay = detail ? {...s.overlay, detail} : {...s.overlay, gone: true};
     }
     if ((view === 'tunables' && fresh) || force || s.tun.rows.length === 0) {
       const rows = this.backend.tunables();
@@ -624,7 +626,8 @@ export class UiSession {
     const c = this.state.conns;
     const row = c.rows[c.sel - c.offset];
     if (!row) return;
-    this.openOverlay({kind: 'conn', id: row.id, detail: this.backend.connDetail(row.id)});
+    const detail = this.backend.connDetail(row.id);
+    this.openOverlay({kind: 'conn', id: row.id, detail, gone: detail === null});
   }
 
   // ---------------------------------------------------------------- line input

@@ -5,7 +5,7 @@
 import {formatAddr} from '../engine/addr.js';
 import {DBG} from '../engine/debug-log.js';
 import type {Engine, SyncDaemonConfig} from '../engine/engine.js';
-import {applySyncConn, type SyncApplyResult} from '../engine/sync-apply.js';
+import type {SyncApplyResult} from '../engine/sync-apply.js';
 import {type DecodedMessage, decodeMessage} from './codec.js';
 import {backupSyncMaxLen, syncThreadCount} from './master.js';
 import {bump, newStats, type SyncDaemonStats} from './stats.js';
@@ -81,7 +81,7 @@ export class SyncBackup {
       if (en.oddTemplateState && e.log.enabled(DBG.CONN)) {
         e.log.log(e.now, DBG.CONN, () => `BACKUP, Invalid tpl state ${en.conn.state}`);
       }
-      const r = applySyncConn(e, en.conn, en.flags, decoded.version === 1 ? en.conn.timeout : 0);
+      const r = e.applySync(en.conn, en.flags, decoded.version === 1 ? en.conn.timeout : 0);
       s.applied[r.outcome]++;
       applied.push(r);
       if (e.log.enabled(DBG.CONN)) {

@@ -2,7 +2,7 @@
 // state or real server, and how far the backup's timers lag behind the master's. Works on two
 // engines in one process, or on connection lists (e.g. the JSON of `lvsdeck sync ... --control`).
 import {formatAddrPort} from '../engine/addr.js';
-import {CONN_F, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
+import {IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
 import type {Engine} from '../engine/engine.js';
 import {SCTP_STATE} from '../engine/proto/sctp.js';
 import {TCP_STATE} from '../engine/proto/tcp.js';
@@ -28,26 +28,24 @@ export interface SyncConnView {
 
 export function connViews(e: Engine): SyncConnView[] {
   const out: SyncConnView[] = [];
-  const t = e.table;
-  t.forEachHashed((i) => {
-    const template = (t.flags[i]! & CONN_F.TEMPLATE) !== 0;
-    const client = formatAddrPort(t.clientAddr(i), t.cport[i]!);
-    const virtual = t.isFwmarkTemplate(i) ? `FWM ${t.vaddr[i]}:${t.vport[i]}` : formatAddrPort(t.virtualAddr(i), t.vport[i]!);
+  e.conns.forEach((c) => {
+    const client = formatAddrPort(c.caddr, c.cport);
+    const virtual = c.fwmarkTemplate ? `FWM ${c.vaddr}:${c.vport}` : formatAddrPort(c.vaddr, c.vport);
     out.push({
-      key: `${template ? 'T' : 'C'} ${t.proto[i]} ${client} ${virtual}`,
-      template,
-      proto: t.proto[i]!,
+      key: `${c.template ? 'T' : 'C'} ${c.proto} ${client} ${virtual}`,
+      template: c.template,
+      proto: c.proto,
       client,
       virtual,
-      server: formatAddrPort(t.destAddr(i), t.dport[i]!),
-      state: t.state[i]!,
-      stateName: e.stateName(i),
-      flags: t.flags[i]!,
-      inPkts: t.inPkts[i]!,
-      expiresIn: Math.max(0, t.expires[i]! - e.now),
-      timeout: t.timeout[i]!,
+      server: formatAddrPort(c.daddr, c.dport),
+      state: c.state,
+      stateName: e.stateName(c.id),
+      flags: c.flags,
+      inPkts: c.inPkts,
+      expiresIn: Math.max(0, c.expires - e.now),
+      timeout: c.timeout,
     });
-  });
+  }, 'hashed');
   return out;
 }
 

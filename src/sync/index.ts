@@ -10,6 +10,4 @@ export {MemorySyncNetwork} from './memory.js';
 export {udpTransport, parsePeer, type UdpSyncOptions} from './daemon.js';
 export {type SyncDaemonStats, cloneStats} from './stats.js';
 export {compareSync, connViews, expectedOnBackup, formatComparison, type SyncComparison, type SyncConnView} from './compare.js';
-export {syncConnNeeded, syncConnEntries} from '../engine/sync-decision.js';
-export {applySyncConn, type SyncApplyResult} from '../engine/sync-apply.js';
-export {buildSyncConn} from '../engine/sync-conn.js';
+export type {SyncApplyResult} from '../engine/sync-apply.js';

@@ -5,11 +5,8 @@
 // finished buffers queue up to sync_qlen_max; each master "thread" sends on the kernel's schedule
 // (20 ms after the queue becomes non-empty, at once after 8 buffers, the current buffer once it is
 // 2 s old, otherwise a check every second). Pure: finished messages go to a callback.
-import {CONN_F} from '../engine/constants.js';
 import {DBG} from '../engine/debug-log.js';
-import {type Engine, SYNC_STATE, type SyncDaemonConfig} from '../engine/engine.js';
-import {buildSyncConn} from '../engine/sync-conn.js';
-import {syncConnEntries} from '../engine/sync-decision.js';
+import {type ConnId, type Engine, SYNC_STATE, type SyncDaemonConfig} from '../engine/engine.js';
 import {V0_HEADER, V1_HEADER, SYNC_PROTO_VER, v0EntryLength, v1EntryLength, writeV0Entry, writeV1Entry} from './codec.js';
 import {bump, newStats, type SyncDaemonStats} from './stats.js';
 
@@ -78,8 +75,8 @@ export class SyncMaster {
   readonly threadCount: number;
   private readonly threads: ThreadState[];
   private running = true;
-  private readonly scratch: number[] = [];
-  private readonly hook = (conn: number, pkts: number) => this.syncConn(conn, pkts);
+  private readonly hook = (conn: ConnId, pkts: number) => this.syncConn(conn, pkts);
+  private unhook: (() => void) | null = null;
 
   constructor(readonly engine: Engine, readonly cfg: SyncDaemonConfig, private readonly opts: SyncMasterOptions) {
     this.threadCount = opts.threads ?? syncThreadCount(engine.tunables.v.sync_ports ?? 1);
@@ -94,12 +91,13 @@ export class SyncMaster {
 
   /** Install as the engine's sync hook (the engine calls it only while SYNC_STATE.MASTER is set). */
   attach(): this {
-    this.engine.syncHook = this.hook;
+    this.unhook ??= this.engine.onSyncConn(this.hook);
     return this;
   }
 
   detach(): void {
-    if (this.engine.syncHook === this.hook) this.engine.syncHook = null;
+    this.unhook?.();
+    this.unhook = null;
   }
 
   get isRunning(): boolean {
@@ -107,17 +105,17 @@ export class SyncMaster {
   }
 
   /** Thread of an entry: any stable per-entry hash (the kernel uses the entry's address). */
-  threadOf(conn: number): number {
+  threadOf(conn: ConnId): number {
     return conn % this.threadCount;
   }
 
   /** ip_vs_sync_conn: called by the engine from the packet path and deferred expiry. */
-  syncConn(conn: number, pkts: number): void {
+  syncConn(conn: ConnId, pkts: number): void {
     if (!this.running) return;
     const e = this.engine;
     this.poll(e.now);
     const version = e.tunables.v.sync_version ?? 1;
-    const list = syncConnEntries(e, conn, pkts, version, this.scratch);
+    const list = e.syncEntries(conn, pkts, version);
     for (let k = 0; k < list.length; k++) this.append(list[k]!, version);
   }
 
@@ -143,10 +141,11 @@ export class SyncMaster {
   }
 
   /** Append one entry to its thread's current buffer (queueing the buffer when it is full). */
-  private append(cp: number, version: number): void {
+  private append(cp: ConnId, version: number): void {
     const e = this.engine;
     const th = this.threads[this.threadOf(cp)]!;
-    const c = buildSyncConn(e, cp);
+    const c = e.syncConnOf(cp);
+    if (!c) return;
     if (version === 0) {
       const len = v0EntryLength(c);
       let b = th.cur;
@@ -185,7 +184,7 @@ export class SyncMaster {
     this.stats.queue.pendingEntries++;
     if (e.log.enabled(DBG.CONN)) {
       e.log.log(e.now, DBG.CONN, () => `SYNC, v${version} append ${e.connLabel(cp)} ${e.stateName(cp)}` +
-        `${e.table.flags[cp]! & CONN_F.TEMPLATE ? ' (template)' : ''}`);
+        `${e.conns.view(cp)?.template ? ' (template)' : ''}`);
     }
   }
 

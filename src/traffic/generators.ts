@@ -2,7 +2,7 @@
 // ACK/RST floods, UDP flood and a port-reuse storm. Each generator is a small event source; the
 // mixer merges them in time order and feeds the engine packet by packet.
 import {type Addr, type Af, parseAddrPort, parseCidr} from '../engine/addr.js';
-import {CONN_F, TCP_FLAG} from '../engine/constants.js';
+import {TCP_FLAG} from '../engine/constants.js';
 import type {Engine} from '../engine/engine.js';
 import {emptyPacket, setTcp, setUdp} from '../engine/packet.js';
 import {type Rng, seededRng} from '../engine/rng.js';
@@ -280,9 +280,10 @@ export class Generator {
     const hdr = this.af === 4 ? 28 : 48;
     if (s.step === 0) {
       const v = this.in(e, setUdp(this.pkt, this.af, s.client, s.cport, this.vip, this.vport, hdr + (this.spec.request ?? 60)));
-      if (v.action !== 'forward' || !v.dest || (e.table.flags[v.conn]! & CONN_F.FWD_MASK) !== CONN_F.MASQ) return;
-      s.rs = v.dest.addr;
-      s.rsPort = e.table.dport[v.conn]!;
+      const c = v.action === 'forward' && v.dest ? e.conns.view(v.conn) : null;
+      if (!c || c.fwd !== 'masq') return;
+      s.rs = v.dest!.addr;
+      s.rsPort = c.dport;
       s.step = 1;
       this.schedule(now + this.rtt / 2, s);
       return;
@@ -302,11 +303,10 @@ export class Generator {
     switch (s.step) {
       case 0: {
         const v = this.sendIn(e, s.client, s.cport, TCP_FLAG.SYN, hdr);
-        if (v.action === 'forward' && v.dest) {
-          const c = e.table;
-          const nat = (c.flags[v.conn]! & CONN_F.FWD_MASK) === CONN_F.MASQ;
-          s.rs = nat ? v.dest.addr : null;
-          s.rsPort = c.dport[v.conn]!;
+        const c = v.action === 'forward' && v.dest ? e.conns.view(v.conn) : null;
+        if (c) {
+          s.rs = c.fwd === 'masq' ? v.dest!.addr : null;
+          s.rsPort = c.dport;
           s.step = 1;
           this.schedule(now + half, s);
         } else if (s.synTries < SYN_RETRY_MS.length && v.action === 'drop') {

@@ -11,4 +11,5 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./run-cmd.js'),
   serve: () => import('./serve-cmd.js'),
   lab: () => import('./lab-cmd.js'),
+  replay: () => import('./replay-cmd.js'),
 };

@@ -2,14 +2,15 @@
 // virtual time and print its report (or one JSON document).
 import {readFileSync} from 'node:fs';
 import {parseScenario} from '../scenario/load.js';
+import {startCaptureOut} from '../metrics/cli.js';
 import {runJson} from '../scenario/json.js';
 import {renderText, runScenario} from '../scenario/runner.js';
 import {ScenarioError} from '../scenario/types.js';
 import {UnitError, parseTime} from '../scenario/units.js';
 
-export const usage = 'run a scenario file headless: FILE [--until 90s] [--json] [--trace] [--packets] [--max-conns N]';
+export const usage = 'run a scenario file headless: FILE [--until 90s] [--json] [--trace] [--packets] [--max-conns N] [--capture-out F]';
 
-const HELP = `usage: lvsdeck run FILE [--until TIME] [--json] [--trace] [--packets] [--max-conns N]
+const HELP = `usage: lvsdeck run FILE [--until TIME] [--json] [--trace] [--packets] [--max-conns N] [--capture-out F]
 
 Runs a scenario (YAML, see docs/scenario-format.md) on virtual time and prints its report items
 exactly as ipvsadm, sysctl and procfs print them.
@@ -20,6 +21,8 @@ exactly as ipvsadm, sysctl and procfs print them.
   --trace        one line per packet: what the engine did and why (in the JSON: "trace")
   --packets      with --json: per-packet verdict records ("packets")
   --max-conns N  with --json: list at most N connection entries (all by default)
+  --capture-out FILE  write every packet the engine sees to FILE (.pcapng: with verdict comments;
+                 otherwise pcap, drops listed in FILE.drops); lvsdeck replay reads it back
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -27,6 +30,7 @@ export async function run(args: string[]): Promise<number> {
   let until: number | null = null;
   let json = false, trace = false, packets = false;
   let maxConns = Infinity;
+  let captureFile: string | null = null;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--json') json = true;
@@ -42,6 +46,13 @@ export async function run(args: string[]): Promise<number> {
         return 2;
       }
       maxConns = Number(v);
+    } else if (a === '--capture-out' || a.startsWith('--capture-out=')) {
+      const v = a === '--capture-out' ? args[++i] : a.slice('--capture-out='.length);
+      if (!v) {
+        process.stderr.write('lvsdeck run: --capture-out needs a file name\n');
+        return 2;
+      }
+      captureFile = v;
     } else if (a === '--until' || a.startsWith('--until=')) {
       const v = a === '--until' ? args[++i] : a.slice('--until='.length);
       if (v === undefined) {
@@ -80,13 +91,23 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     const sc = parseScenario(text, file);
-    const result = await runScenario(sc, {until, trace, packets: packets && json});
+    let finishCapture = () => {};
+    const result = await runScenario(sc, {
+      until, trace, packets: packets && json,
+      onEngine: (e) => {
+        finishCapture = startCaptureOut(e, {captureOut: captureFile ?? undefined});
+      },
+    }).finally(() => finishCapture());
     if (json) process.stdout.write(`${JSON.stringify(runJson(result, {trace, packets, maxConns}), null, 2)}\n`);
     else process.stdout.write(renderText(result));
     return 0;
   } catch (err) {
     if (err instanceof ScenarioError) {
       process.stderr.write(`lvsdeck run: ${err.format(file)}\n`);
+      return 1;
+    }
+    if (captureFile !== null && (err as NodeJS.ErrnoException).syscall === 'open') {
+      process.stderr.write(`lvsdeck run: --capture-out ${captureFile}: ${(err as Error).message}\n`);
       return 1;
     }
     throw err;

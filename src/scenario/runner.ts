@@ -29,6 +29,12 @@ export interface RunOptions {
   trace?: boolean;
   /** Collect per-packet records (JSON `packets`). */
   packets?: boolean;
+  /** Called with the engine once the setup (sysctl, rules) is applied, before any packet. */
+  onEngine?: (engine: Engine) => void;
+  /** More event sources (a capture being replayed), merged with the scenario's own in time order. */
+  drivers?: (ctx: TrafficContext) => TrafficDriver[];
+  /** Called before each event at virtual time t; a returned promise is awaited (wall-clock pacing). */
+  pace?: (t: number) => Promise<void> | void;
 }
 
 export type OutputBlock =
@@ -204,7 +210,7 @@ function buildPacket(item: PacketItem): Packet {
 }
 
 /** Direction of a `packets:` entry when not given: to a service (or an entry's client side) = in. */
-function packetDir(e: Engine, p: Packet): 'in' | 'out' {
+export function packetDir(e: Engine, p: Packet): 'in' | 'out' {
   if (p.proto === IPPROTO_ICMP || p.proto === IPPROTO_ICMPV6) {
     const i = p.icmp?.inner;
     if (!i) return 'in';
@@ -413,9 +419,23 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     return null;
   }
 
-  // Traffic generators and timed events (another module).
+  // Traffic generators and timed events (another module), and the caller's own drivers.
   const drivers: TrafficDriver[] = [];
   const trafficEntries = [...sc.traffic, ...sc.events];
+  const ctx: TrafficContext = {
+    engine: e,
+    seed: sc.seed,
+    rng: seededRng((sc.seed ^ 0x5f3759df) >>> 0),
+    startMs: 0,
+    endMs: until,
+    send: (dir, packet, tag) => {
+      const out = sendPacket(e, dir, packet, tag, explain);
+      record(out.record);
+      return out.verdict;
+    },
+    note: (tag, text) => trace(noteLine(e.now, tag, text)),
+    error: (message, pos) => new ScenarioError(message, pos, file),
+  };
   if (trafficEntries.length > 0) {
     const hook = await loadTrafficHook();
     const first = trafficEntries[0]!;
@@ -423,22 +443,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       throw new ScenarioError(`traffic generators not available: '${first.key}:' entries need the traffic module (src/traffic), which is not installed`, first.pos, file);
     }
     if (until === null) throw new ScenarioError(`a scenario with '${first.key}:' entries needs 'until:' (or --until)`, first.pos, file);
-    const ctx: TrafficContext = {
-      engine: e,
-      seed: sc.seed,
-      rng: seededRng((sc.seed ^ 0x5f3759df) >>> 0),
-      startMs: 0,
-      endMs: until,
-      send: (dir, packet, tag) => {
-        const out = sendPacket(e, dir, packet, tag, explain);
-        record(out.record);
-        return out.verdict;
-      },
-      note: (tag, text) => trace(noteLine(e.now, tag, text)),
-      error: (message, pos) => new ScenarioError(message, pos, file),
-    };
     drivers.push(...hook(trafficEntries, ctx));
   }
+  if (opts.drivers) drivers.push(...opts.drivers(ctx));
+  opts.onEngine?.(e);
 
   // The merged event loop.
   for (;;) {
@@ -450,6 +458,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     }
     const t = Math.min(ht, dt);
     if (t === Infinity || (until !== null && t > until)) break;
+    if (opts.pace) {
+      const wait = opts.pace(t);
+      if (wait) await wait;
+    }
     if (t > e.now) e.tick(t);
     if (ht <= dt) q.pop()!.run();
     else drivers[di]!.fire(e, t);

@@ -3,6 +3,7 @@
 // captures merged from several interfaces can, are held at the latest time seen). The direction of
 // each packet is decided as for a scenario's `packets:` entries.
 import type {Engine} from '../engine/engine.js';
+import type {Simulation} from '../sim/simulation.js';
 import {emptyPacket} from '../engine/packet.js';
 import type {Packet} from '../engine/types.js';
 import {packetDir} from '../scenario/runner.js';
@@ -92,4 +93,35 @@ export function replayDriver(src: ReplaySource, ctx: TrafficContext): TrafficDri
     },
     summary: () => ({kind: 'replay', ...src.stats}),
   };
+}
+
+/**
+ * Replay into a running simulation (the live UI): the capture's first packet at the simulation's
+ * current virtual time, each packet as a scheduled action so traffic and timers interleave. A
+ * capture that turns out corrupt half-way stops the replay; `error` then says why.
+ */
+export function scheduleReplay(sim: Simulation, src: ReplaySource): {readonly error: string | null; readonly done: boolean} {
+  const base = sim.now;
+  const state = {error: null as string | null, done: false};
+  const step = () => {
+    const e = sim.engine;
+    try {
+      while (src.nextTime() + base <= e.now) {
+        const p = src.take();
+        if (packetDir(e, p) === 'in') e.inbound(p);
+        else e.outbound(p);
+        src.advance();
+      }
+    } catch (err) {
+      if (!(err instanceof CaptureError)) throw err;
+      state.error = err.message;
+      state.done = true;
+      return;
+    }
+    if (src.nextTime() === Infinity) state.done = true;
+    else sim.at(base + src.nextTime(), step);
+  };
+  if (src.nextTime() === Infinity) state.done = true;
+  else sim.at(base + src.nextTime(), step);
+  return state;
 }

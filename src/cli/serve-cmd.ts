@@ -1,6 +1,9 @@
 // `lvsdeck serve`: one engine in this process, operated by several people over ssh (and, with
 // --console, from this terminal too). See docs/ssh.md.
 import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/attach.js';
+import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import type {MetricsServer} from '../metrics/server.js';
+import {simulationSource} from '../metrics/source.js';
 import {appendFileSync, renameSync, writeFileSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
@@ -50,12 +53,13 @@ options:
   --sync-peer HOST:PORT   sync over unicast UDP instead of multicast 224.0.0.81:8848
   --mcast-interface IF    interface for multicast sync (default eth0)
   --syncid N              sync id (0..255) for --sync
-  -h, --help              this help
+${OBSERVE_HELP}  -h, --help              this help
 `;
 
 interface ServeArgs {
   listen: {host: string; port: number};
   sync: SyncHostOptions;
+  observe: ObserveOptions;
   hostKey: string | null;
   authorizedKeys: string | null;
   auditFile: string | null;
@@ -92,7 +96,7 @@ export function parseListen(v: string): {host: string; port: number} {
 
 export function parseServeArgs(args: string[]): ServeArgs | 'help' {
   const a: ServeArgs = {
-    listen: {host: '127.0.0.1', port: 2222}, sync: {}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
+    listen: {host: '127.0.0.1', port: 2222}, sync: {}, observe: {}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
     logFile: null, console: false, config: null, memory: DEMO_MEMORY, memoryGiven: false, seed: 1, seedGiven: false, speed: 1,
     fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, authTries: 6, authBurst: 10, authRefillSec: 30,
     authCooldownSec: 60, loginGraceSec: 20, exec: true,
@@ -139,7 +143,7 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       case '--no-exec': a.exec = false; break;
       case '-h': case '--help': return 'help';
       default:
-        if (!takeSyncFlag(flag, val, a.sync)) throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
+        if (!takeSyncFlag(flag, val, a.sync) && !takeObserveFlag(flag, val, a.observe)) throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
     }
   }
   if (!a.hostKey) throw new Error('--host-key FILE is required (it is created on first start)');
@@ -235,6 +239,17 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`lvsdeck serve: cannot listen on ${a.listen.host}:${a.listen.port}: ${(err as Error).message}\n`);
     return 2;
   }
+  let metrics: MetricsServer | null = null;
+  let finishCapture = () => {};
+  try {
+    metrics = await startMetrics(() => simulationSource(sim), a.observe, (line) => log(line.trimEnd()));
+    finishCapture = startCaptureOut(sim.engine, a.observe);
+  } catch (err) {
+    process.stderr.write(`lvsdeck serve: ${(err as Error).message}\n`);
+    await metrics?.close();
+    await server.close();
+    return 2;
+  }
   server.keys(); // load (and report) the authorized keys now
   host.start();
 
@@ -289,6 +304,8 @@ export async function run(args: string[]): Promise<number> {
     event({event: 'server-stop', reason: why});
     writeStatus();
     log(`stopped (${why})`);
+    finishCapture();
+    await metrics?.close();
     await server.close();
   };
 

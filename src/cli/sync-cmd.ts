@@ -12,6 +12,9 @@ import {Simulation} from '../sim/simulation.js';
 import {connViews} from '../sync/compare.js';
 import {parsePeer, udpTransport} from '../sync/daemon.js';
 import {SyncManager} from '../sync/manager.js';
+import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import type {MetricsServer} from '../metrics/server.js';
+import {engineSource} from '../metrics/source.js';
 import type {SyncDaemonStats} from '../sync/stats.js';
 import type {GeneratorSpec} from '../traffic/generators.js';
 import {parseTime as parseDuration} from '../scenario/units.js';
@@ -43,7 +46,7 @@ Runs a headless engine with one sync daemon role over UDP, in real time.
   --seed N                traffic seed                                          [1]
   --control               answer stdin commands with JSON lines:
                           status | conns | traffic stop|start | sysctl NAME VALUE | quit
-`;
+${OBSERVE_HELP}`;
 
 interface Options {
   role: 'master' | 'backup';
@@ -64,6 +67,7 @@ interface Options {
   speed: number;
   seed: number;
   control: boolean;
+  observe: ObserveOptions;
 }
 
 function parseArgs(args: string[]): Options {
@@ -71,7 +75,7 @@ function parseArgs(args: string[]): Options {
   if (role !== 'master' && role !== 'backup') throw new Error('first argument must be master or backup');
   const o: Options = {
     role, syncId: 0, maxLen: 0, demo: false, demoServices: false, traffic: [], sysctls: [], every: SECOND,
-    listConns: false, total: Infinity, speed: 1, seed: 1, control: false,
+    listConns: false, total: Infinity, speed: 1, seed: 1, control: false, observe: {},
   };
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
@@ -119,7 +123,7 @@ function parseArgs(args: string[]): Options {
       }
       case '--seed': o.seed = int(0, 2 ** 31); break;
       case '--control': o.control = true; break;
-      default: throw new Error(`unknown option ${a}`);
+      default: if (!takeObserveFlag(a, val, o.observe)) throw new Error(`unknown option ${a}`);
     }
   }
   return o;
@@ -219,6 +223,17 @@ export async function run(args: string[]): Promise<number> {
     mgr.close();
     return 1;
   }
+  let metrics: MetricsServer | null = null;
+  let finishCapture = () => {};
+  try {
+    metrics = await startMetrics(() => engineSource(e, () => mgr.stats()), o.observe);
+    finishCapture = startCaptureOut(e, o.observe);
+  } catch (err) {
+    process.stderr.write(`lvsdeck sync: ${(err as Error).message}\n`);
+    mgr.close();
+    await metrics?.close();
+    return 2;
+  }
   const out = (line: string) => process.stdout.write(line + '\n');
   const json = (obj: unknown) => out(JSON.stringify(obj));
   out(`lvsdeck sync ${o.role}: ${mgr.transport.describe(o.role, e.syncDaemons[o.role]!)}, syncid ${o.syncId}, ` +
@@ -238,6 +253,8 @@ export async function run(args: string[]): Promise<number> {
       rl?.close();
       if (o.control) process.stdin.destroy();
       mgr.close();
+      finishCapture();
+      void metrics?.close();
       resolve(code);
     };
     const step = () => {

@@ -3,8 +3,13 @@ import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/att
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
+import {CaptureError, openCapture} from '../capture/pcap-read.js';
+import {ReplaySource, scheduleReplay} from '../capture/replay.js';
+import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import type {MetricsServer} from '../metrics/server.js';
+import {simulationSource} from '../metrics/source.js';
 
-export const usage = 'the live UI: [--config FILE] [--memory 512MiB] [--seed N] [--speed X] [--fps N] [--mono] [--read-only]';
+export const usage = 'the live UI: [--config FILE] [--replay FILE.pcap] [--memory 512MiB] [--seed N] [--speed X] [--fps N] [--mono] [--read-only] [--metrics ADDR:PORT]';
 
 const HELP = `usage: lvsdeck [ui] [options]
 
@@ -27,7 +32,9 @@ options:
                     (needs root; with \`lvsdeck lab up\` the device joins the lab; see docs/dataplane.md)
   --dev NAME        TUN device name for --dataplane (default lvs-tun0)
   --memory host     with --dataplane: the machine's own available memory instead of the modelled host
-  --no-alt-screen   draw in the normal screen (debugging)
+  --replay FILE     feed a capture (pcap/pcapng) into the engine on its own timestamps, from now on
+                    (see lvsdeck replay --help; --config sets the director up for it)
+${OBSERVE_HELP}  --no-alt-screen   draw in the normal screen (debugging)
   -h, --help        this help
 Keys: press ? in the app.
 `;
@@ -40,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
   let mono = false, readOnly = false, altScreen = true;
   let perfFile: string | undefined;
   const sync: SyncHostOptions = {};
+  const observe: ObserveOptions = {};
+  let replayFile: string | null = null;
   let quitAfterMs: number | undefined;
   let dataplane: string | null = null, dev: string | undefined, hostMem = false;
   for (let i = 0; i < args.length; i++) {
@@ -70,9 +79,10 @@ export async function run(args: string[]): Promise<number> {
         case '--no-alt-screen': altScreen = false; break;
         case '--perf-file': perfFile = val(); break;
         case '--quit-after': quitAfterMs = Number(val()) * 1000; break;
+        case '--replay': replayFile = val(); break;
         case '-h': case '--help': process.stdout.write(HELP); return 0;
         default:
-          if (!takeSyncFlag(a, val, sync)) throw new Error(`unknown option ${a} (try lvsdeck --help)`);
+          if (!takeSyncFlag(a, val, sync) && !takeObserveFlag(a, val, observe)) throw new Error(`unknown option ${a} (try lvsdeck --help)`);
       }
     } catch (err) {
       process.stderr.write(`lvsdeck: ${(err as Error).message}\n`);
@@ -110,12 +120,34 @@ export async function run(args: string[]): Promise<number> {
     clock = started.clock;
     message = [message, started.message].filter(Boolean).join('; ');
   }
+  let replay: {readonly error: string | null} | null = null;
+  let metrics: MetricsServer | null = null;
+  let finishCapture = () => {};
+  try {
+    if (replayFile !== null) {
+      const file = replayFile;
+      replay = scheduleReplay(sim, new ReplaySource(openCapture(file)));
+      message = [message, `replaying ${file}`].filter(Boolean).join('; ');
+    }
+    metrics = await startMetrics(() => simulationSource(sim), observe);
+    finishCapture = startCaptureOut(sim.engine, observe);
+  } catch (err) {
+    await metrics?.close();
+    process.stderr.write(`lvsdeck: ${err instanceof CaptureError ? `--replay ${replayFile}: ` : ''}${(err as Error).message}\n`);
+    return 2;
+  }
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') mono = true;
   // React's production build: ~5-10 points less CPU and ~100 MB less memory (docs/tui-stack.md, "Rendering cost").
   // Set before React, Ink and the components load (run-app is imported below, not at the top).
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../ui/run-app.js');
-  return runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock});
+  try {
+    return await runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock});
+  } finally {
+    finishCapture();
+    await metrics?.close();
+    if (replay?.error) process.stderr.write(`lvsdeck: --replay ${replayFile}: stopped: ${replay.error}\n`);
+  }
 }
 
 function intArg(name: string, v: string): number {

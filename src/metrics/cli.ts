@@ -29,7 +29,7 @@ export function takeObserveFlag(flag: string, value: () => string, o: ObserveOpt
 }
 
 /** Start the metrics listener if asked; says where on stderr. */
-export async function startMetrics(source: () => MetricsSource, o: ObserveOptions, log = (s: string) => process.stderr.write(s)): Promise<MetricsServer | null> {
+export async function startMetrics(source: () => MetricsSource, o: ObserveOptions, log: (line: string) => void = (s) => process.stderr.write(s)): Promise<MetricsServer | null> {
   if (!o.metrics) return null;
   const m = await startMetricsServer(source(), o.metrics, {allowRemote: o.metricsPublic});
   log(`metrics: ${m.url}/metrics (JSON: ${m.url}/api/v1/snapshot)\n`);

@@ -7,6 +7,7 @@ import type {ConnInfo, ConnQuery, Engine} from '../engine/engine.js';
 import type {StatsCounters, StatsRates} from '../engine/stats.js';
 import type {Service} from '../engine/types.js';
 import type {Simulation} from '../sim/simulation.js';
+import type {SyncDaemonStats} from '../sync/stats.js';
 
 export interface BackendView {
   address: string;
@@ -124,15 +125,17 @@ export function connRow(c: ConnInfo): ConnRow {
   };
 }
 
-/** The view of an engine (and the sync daemons of its simulation, when given). */
-export function engineSource(e: Engine, sim?: Simulation): MetricsSource {
+type SyncStatsOf = () => Partial<Record<'master' | 'backup', SyncDaemonStats>>;
+
+/** The view of an engine, with the stats of the sync daemons that run for it when there are some. */
+export function engineSource(e: Engine, syncStats: SyncStatsOf = () => ({})): MetricsSource {
   return {
     view(): MetricsView {
       const s = e.snapshot();
-      const syncStats = sim?.sync?.stats() ?? {};
       const sync: SyncRoleView[] = [];
+      const daemons = syncStats();
       for (const role of ['master', 'backup'] as const) {
-        const st = syncStats[role];
+        const st = daemons[role];
         if (!st) continue;
         sync.push({
           role, queueMessages: st.queue.length, queueMax: st.queue.max, pendingEntries: st.queue.pendingEntries,
@@ -166,5 +169,5 @@ export function engineSource(e: Engine, sim?: Simulation): MetricsSource {
 }
 
 export function simulationSource(sim: Simulation): MetricsSource {
-  return engineSource(sim.engine, sim);
+  return engineSource(sim.engine, () => sim.sync?.stats() ?? {});
 }

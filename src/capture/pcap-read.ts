@@ -28,8 +28,9 @@ export const DEFAULT_LIMITS: CaptureLimits = {
 };
 
 export interface CaptureRecord {
-  /** Capture time in ms since the epoch (fractions kept). */
-  tMs: number;
+  /** Capture time: whole seconds since the epoch and nanoseconds within the second. */
+  sec: number;
+  nsec: number;
   /** LINKTYPE_* of the interface the packet was captured on. */
   linkType: number;
   /** Captured bytes: a view that is only valid until the next call to next(). */
@@ -182,7 +183,8 @@ function readerFor(src: ByteSource, limits: CaptureLimits): CaptureReader {
 class PcapReader implements CaptureReader {
   readonly format = 'pcap';
   private readonly linkType: number;
-  private readonly fracPerMs: number;
+  private readonly fracPerSec: number;
+  private readonly nsecPerFrac: number;
 
   constructor(private readonly src: ByteSource, private readonly limits: CaptureLimits, private readonly le: boolean, nanos: boolean) {
     const h = src.take(20, 'pcap file header');
@@ -191,7 +193,8 @@ class PcapReader implements CaptureReader {
     if (major !== 2) throw new CaptureError(`unsupported pcap version ${major}.${u16(h, 2, le)} (only 2.x exists)`);
     // The upper bits of the link-type word carry FCS information; the type is the low 16 bits.
     this.linkType = u32(h, 16, le) & 0xffff;
-    this.fracPerMs = nanos ? 1e6 : 1e3;
+    this.fracPerSec = nanos ? 1e9 : 1e6;
+    this.nsecPerFrac = nanos ? 1 : 1000;
   }
 
   next(): CaptureRecord | null {
@@ -200,14 +203,14 @@ class PcapReader implements CaptureReader {
     if (!h) return null;
     const sec = u32(h, 0, this.le), frac = u32(h, 4, this.le);
     const capLen = u32(h, 8, this.le), origLen = u32(h, 12, this.le);
-    if (frac >= this.fracPerMs * 1000) throw new CaptureError(`corrupt capture: packet record at byte ${offset} has a sub-second field of ${frac}`);
+    if (frac >= this.fracPerSec) throw new CaptureError(`corrupt capture: packet record at byte ${offset} has a sub-second field of ${frac}`);
     if (capLen > this.limits.maxPacketBytes) {
       throw new CaptureError(`corrupt capture: packet record at byte ${offset} claims ${capLen} captured bytes (limit ${this.limits.maxPacketBytes})`);
     }
     const data = this.src.take(capLen, 'packet data');
     if (!data && capLen > 0) throw truncated(offset + 16, 'packet data', capLen, 0);
     return {
-      tMs: sec * 1000 + frac / this.fracPerMs, linkType: this.linkType, data: data ?? new Uint8Array(0),
+      sec, nsec: frac * this.nsecPerFrac, linkType: this.linkType, data: data ?? new Uint8Array(0),
       origLen: Math.max(origLen, capLen), direction: 0, offset,
     };
   }
@@ -224,9 +227,9 @@ class PcapReader implements CaptureReader {
 interface PcapngInterface {
   linkType: number;
   snapLen: number;
-  /** Timestamp units per ms, and the offset in seconds (if_tsoffset). */
-  unitsPerMs: number;
-  offsetMs: number;
+  /** Timestamp units per second (if_tsresol), and the offset in seconds (if_tsoffset). */
+  unitsPerSec: number;
+  offsetSec: number;
 }
 
 const BT = {IDB: 1, PB: 2, SPB: 3, EPB: 6} as const;
@@ -235,7 +238,8 @@ class PcapngReader implements CaptureReader {
   readonly format = 'pcapng';
   private le = true;
   private ifaces: PcapngInterface[] = [];
-  private lastMs = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
   private pending: Uint8Array | null;
 
   constructor(private readonly src: ByteSource, private readonly limits: CaptureLimits, firstType: Uint8Array) {
@@ -300,17 +304,17 @@ class PcapngReader implements CaptureReader {
   private readInterface(offset: number, body: Uint8Array): void {
     if (body.length < 8) throw new CaptureError(`corrupt capture: interface block at byte ${offset} is too short`);
     if (this.ifaces.length >= this.limits.maxInterfaces) throw new CaptureError(`capture has more than ${this.limits.maxInterfaces} interfaces in one section`);
-    const iface: PcapngInterface = {linkType: u16(body, 0, this.le), snapLen: u32(body, 4, this.le), unitsPerMs: 1000, offsetMs: 0};
+    const iface: PcapngInterface = {linkType: u16(body, 0, this.le), snapLen: u32(body, 4, this.le), unitsPerSec: 1e6, offsetSec: 0};
     this.options(offset, body, 8, (code, v) => {
       if (code === 9 && v.length >= 1) {
         // if_tsresol: 10^-n seconds, or 2^-n with the top bit set
         const r = v[0]!;
         const n = r & 0x7f;
         if ((r & 0x80) === 0 ? n > 15 : n > 60) throw new CaptureError(`unsupported timestamp resolution in the interface block at byte ${offset}`);
-        iface.unitsPerMs = ((r & 0x80) === 0 ? 10 ** n : 2 ** n) / 1000;
+        iface.unitsPerSec = (r & 0x80) === 0 ? 10 ** n : 2 ** n;
       } else if (code === 14 && v.length >= 8) {
         const lo = u32(v, this.le ? 0 : 4, this.le), hi = u32(v, this.le ? 4 : 0, this.le) | 0;
-        iface.offsetMs = (hi * 2 ** 32 + lo) * 1000;
+        iface.offsetSec = hi * 2 ** 32 + lo;
       }
     });
     this.ifaces.push(iface);
@@ -338,9 +342,22 @@ class PcapngReader implements CaptureReader {
     body: Uint8Array, dataAt: number): CaptureRecord {
     if (capLen > this.limits.maxPacketBytes) throw new CaptureError(`corrupt capture: packet block at byte ${offset} claims ${capLen} captured bytes (limit ${this.limits.maxPacketBytes})`);
     if (dataAt + capLen > body.length) throw new CaptureError(`corrupt capture: packet block at byte ${offset} claims ${capLen} captured bytes, more than the block holds`);
-    const tMs = (hi * 2 ** 32 + lo) / f.unitsPerMs + f.offsetMs;
-    this.lastMs = tMs;
-    return {tMs, linkType: f.linkType, data: body.subarray(dataAt, dataAt + capLen), origLen: Math.max(origLen, capLen), direction: 0, offset};
+    let sec: number, rest: number;
+    if (hi < 2 ** 21) {
+      const units = hi * 2 ** 32 + lo; // exact below 2^53
+      sec = Math.floor(units / f.unitsPerSec);
+      rest = units - sec * f.unitsPerSec;
+    } else {
+      // Nanosecond (or finer) clocks overflow a double's exact range: split with BigInt.
+      const units = (BigInt(hi) << 32n) | BigInt(lo), per = BigInt(f.unitsPerSec);
+      sec = Number(units / per);
+      rest = Number(units % per);
+    }
+    const nsec = Math.floor((rest * 1e9) / f.unitsPerSec);
+    sec += f.offsetSec;
+    this.lastSec = sec;
+    this.lastNsec = nsec;
+    return {sec, nsec, linkType: f.linkType, data: body.subarray(dataAt, dataAt + capLen), origLen: Math.max(origLen, capLen), direction: 0, offset};
   }
 
   private enhancedPacket(offset: number, body: Uint8Array): CaptureRecord {
@@ -363,8 +380,10 @@ class PcapngReader implements CaptureReader {
     const f = this.iface(offset, 0);
     const origLen = u32(body, 0, this.le);
     const capLen = Math.min(origLen, body.length - 4, f.snapLen || Infinity);
+    const sec = this.lastSec, nsec = this.lastNsec;
     const rec = this.packet(offset, f, 0, 0, capLen, origLen, body, 4);
-    rec.tMs = this.lastMs;
+    rec.sec = this.lastSec = sec;
+    rec.nsec = this.lastNsec = nsec;
     return rec;
   }
 

@@ -1,7 +1,7 @@
 // A capture as an event source on virtual time: frames are decoded one ahead, the first packet is
-// virtual time 0 and each later one keeps its distance from it (times that go backwards, as
-// captures merged from several interfaces can, are held at the latest time seen). The direction of
-// each packet is decided as for a scenario's `packets:` entries.
+// virtual time 0 and each later one keeps its distance from it in whole milliseconds, rounded
+// down (times that go backwards, as captures merged from several interfaces can, are held at the
+// latest time seen). The direction of each packet is decided as for a scenario's `packets:`.
 import type {Engine} from '../engine/engine.js';
 import type {Simulation} from '../sim/simulation.js';
 import {emptyPacket} from '../engine/packet.js';
@@ -17,9 +17,9 @@ export interface ReplayStats {
   /** Packets handed to the engine. */
   packets: number;
   skipped: Partial<Record<SkipReason, number>>;
-  /** Capture time (ms since the epoch) of the first and last packet handed over. */
-  firstMs: number | null;
-  lastMs: number | null;
+  /** Capture time (seconds since the epoch) of the first and last packet handed over. */
+  first: {sec: number; nsec: number} | null;
+  last: {sec: number; nsec: number} | null;
 }
 
 export interface ReplayOptions extends DecodeOptions {
@@ -33,7 +33,7 @@ export interface ReplayOptions extends DecodeOptions {
 export const DEFAULT_MAX_FRAMES = 100_000_000;
 
 export class ReplaySource {
-  readonly stats: ReplayStats = {frames: 0, packets: 0, skipped: {}, firstMs: null, lastMs: null};
+  readonly stats: ReplayStats = {frames: 0, packets: 0, skipped: {}, first: null, last: null};
   private readonly packet: Packet = emptyPacket();
   private pendingAt = Infinity;
   private latest = 0;
@@ -72,9 +72,10 @@ export class ReplaySource {
         stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
         continue;
       }
-      stats.firstMs ??= rec.tMs;
-      stats.lastMs = rec.tMs;
-      this.latest = Math.max(this.latest, rec.tMs - stats.firstMs);
+      const first = (stats.first ??= {sec: rec.sec, nsec: rec.nsec});
+      stats.last = {sec: rec.sec, nsec: rec.nsec};
+      // Whole milliseconds since the first packet (virtual time has the kernel's HZ=1000 grain).
+      this.latest = Math.max(this.latest, Math.floor((rec.sec - first.sec) * 1000 + (rec.nsec - first.nsec) / 1e6));
       this.pendingAt = this.latest;
       return;
     }

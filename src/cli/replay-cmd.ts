@@ -58,7 +58,7 @@ function loadSetup(path: string | undefined): ReturnType<typeof parseScenario> {
 
 function summary(file: string, s: ReplayStats): string {
   const skipped = Object.entries(s.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
-  const span = s.firstMs !== null && s.lastMs !== null ? ` over ${((s.lastMs - s.firstMs) / 1000).toFixed(3)} s` : '';
+  const span = s.first && s.last ? ` over ${(s.last.sec - s.first.sec + (s.last.nsec - s.first.nsec) / 1e9).toFixed(3)} s` : '';
   return `lvsdeck replay: ${file}: ${s.packets} packets replayed of ${s.frames} frames${span}${skipped ? ` (skipped: ${skipped})` : ''}\n`;
 }
 
@@ -160,6 +160,7 @@ export async function run(args: string[]): Promise<number> {
     bar?.done();
     finishCapture();
     process.stderr.write(summary(file, src.stats));
+    if (src.stats.packets === 0) return fail(`${file}: no packet the engine can take (unsupported link type, or no IP traffic)`, 1);
     if (o.json) process.stdout.write(`${JSON.stringify(runJson(result, {trace: !!o.trace, packets: !!o.packets, maxConns}), null, 2)}\n`);
     else process.stdout.write(renderText(result));
     return 0;

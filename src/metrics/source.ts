@@ -121,7 +121,7 @@ export function connRow(c: ConnInfo): ConnRow {
     proto: c.protoName, client: formatAddrPort(c.caddr, c.cport),
     virtual: c.fwmarkTemplate ? `FWM ${c.vaddr}` : formatAddrPort(c.vaddr, c.vport),
     real: formatAddrPort(c.daddr, c.dport), state: c.stateName, template: c.template, fwd: c.fwd,
-    expires_ms: c.expiresIn, in_pkts: c.inPkts, out_pkts: c.outPkts,
+    expires_ms: Math.round(c.expiresIn), in_pkts: c.inPkts, out_pkts: c.outPkts,
   };
 }
 

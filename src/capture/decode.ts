@@ -2,10 +2,11 @@
 // cooked v1/v2, raw IP, BSD loopback), IPv4/IPv6 (extension headers walked, later fragments
 // skipped), then TCP, UDP, SCTP or ICMP/ICMPv6 with the packet an ICMP error carries. A frame we
 // cannot hand to the engine is skipped with a reason, counted by the caller; nothing here throws.
-import {formatIPv6Groups} from '../engine/addr.js';
 import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
 import {emptyPacket} from '../engine/packet.js';
 import type {Packet} from '../engine/types.js';
+import {fold, pseudoSum, read16 as be16, sum16} from '../dataplane/checksum.js';
+import {v6Addr} from '../dataplane/codec.js';
 
 /** Link types (the tcpdump.org LINKTYPE_* registry) the decoder understands. */
 export const LINKTYPE = {NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276} as const;
@@ -26,7 +27,6 @@ const MAX_VLAN_TAGS = 4;
 const MAX_IPV6_EXT_HEADERS = 8;
 const LINUX_PACKET_OUTGOING = 4;
 
-const be16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const be32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 export interface DecodeOptions {
@@ -107,19 +107,13 @@ function decodeIPv4(b: Uint8Array, at: number, wireLen: number, out: Packet, inn
   return decodeL4(b, at + ihl, end, out, inner, at);
 }
 
-function ipv6Addr(b: Uint8Array, o: number): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = be16(b, o + 2 * i);
-  return formatIPv6Groups(g);
-}
-
 function decodeIPv6(b: Uint8Array, at: number, wireLen: number, out: Packet, inner: boolean): SkipReason | null {
   if (b.length < at + 40) return 'truncated header';
   if (b[at]! >> 4 !== 6) return 'bad IP header';
   const payload = be16(b, at + 4);
   out.af = 6;
-  out.src = ipv6Addr(b, at + 8);
-  out.dst = ipv6Addr(b, at + 24);
+  out.src = v6Addr(b, at + 8);
+  out.dst = v6Addr(b, at + 24);
   out.df = false;
   out.len = payload !== 0 ? 40 + payload : Math.max(0, wireLen);
   const end = Math.min(b.length, at + 40 + (payload !== 0 ? payload : b.length));
@@ -193,28 +187,10 @@ function decodeIcmp(b: Uint8Array, o: number, end: number, out: Packet, ipAt: nu
   return null;
 }
 
-/** One's-complement sum of 16-bit words (RFC 1071), not yet folded. */
-export function onesSum(b: Uint8Array, from: number, to: number, sum = 0): number {
-  let i = from;
-  for (; i + 1 < to; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (i < to) sum += b[i]! << 8;
-  return sum;
-}
-
-export function foldSum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
 /** Checksum of the ICMP message when it was captured whole; true when it was cut (cannot tell). */
 function icmpChecksumOk(b: Uint8Array, o: number, ipAt: number, p: Packet): boolean {
   const msgEnd = ipAt + p.len;
   if (msgEnd > b.length) return true;
-  let sum = onesSum(b, o, msgEnd);
-  if (p.af === 6) {
-    sum = onesSum(b, ipAt + 8, ipAt + 40, sum); // source and destination addresses
-    const len = msgEnd - o;
-    sum += Math.floor(len / 0x10000) + (len & 0xffff) + IPPROTO_ICMPV6;
-  }
-  return foldSum(sum) === 0xffff;
+  const pseudo = p.af === 6 ? pseudoSum(b, ipAt + 8, 16, IPPROTO_ICMPV6, msgEnd - o) : 0;
+  return fold(sum16(b, o, msgEnd - o, pseudo)) === 0xffff;
 }

@@ -6,31 +6,15 @@
 // pcapng files carry each packet's direction and verdict as a comment; classic pcap files get the
 // drops listed in a text file beside them.
 import {closeSync, openSync, writeSync} from 'node:fs';
-import {ipv6Words} from '../engine/addr.js';
 import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
 import type {Packet} from '../engine/types.js';
-import {foldSum, LINKTYPE, onesSum} from './decode.js';
+import {finish, pseudoSum, sum16, write16 as put16} from '../dataplane/checksum.js';
+import {putAddr} from '../dataplane/codec.js';
+import {LINKTYPE} from './decode.js';
 
 const MAX_HEADER_BYTES = 256;
 /** Longest ICMP message written whole (anything longer keeps its first bytes only). */
 const MAX_ICMP_BYTES = 1500;
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 255;
-  b[o + 1] = v & 255;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 255;
-  b[o + 1] = (v >>> 16) & 255;
-  b[o + 2] = (v >>> 8) & 255;
-  b[o + 3] = v & 255;
-}
-
-function putAddr(b: Uint8Array, o: number, a: number | string): void {
-  if (typeof a === 'number') put32(b, o, a);
-  else ipv6Words(a).forEach((w, k) => put32(b, o + 4 * k, w));
-}
 
 /** Write the IP header at `o`; returns its length. `len` is the IP total length. */
 function ipHeader(b: Uint8Array, o: number, p: Packet, len: number): number {
@@ -42,7 +26,7 @@ function ipHeader(b: Uint8Array, o: number, p: Packet, len: number): number {
     b[o + 9] = p.proto;
     putAddr(b, o + 12, p.src);
     putAddr(b, o + 16, p.dst);
-    put16(b, o + 10, 0xffff - foldSum(onesSum(b, o, o + 20)));
+    put16(b, o + 10, finish(sum16(b, o, 20)));
     return 20;
   }
   b[o] = 0x60;
@@ -108,13 +92,10 @@ export function encodePacket(p: Packet, buf: Uint8Array): number {
     end += innerIp + Math.min(8, transportHeader(buf, end + innerIp, inner, 8));
   }
   end = Math.max(end, full);
-  let sum = onesSum(buf, ip, Math.min(end, ip + Math.max(8, p.len - ip)));
-  if (p.af === 6) {
-    sum = onesSum(buf, 8, 40, sum);
-    const len = Math.max(8, p.len - ip);
-    sum += Math.floor(len / 0x10000) + (len & 0xffff) + IPPROTO_ICMPV6;
-  }
-  let check = 0xffff - foldSum(sum);
+  // Bytes past `end` are zeros: they add nothing to the sum, whatever the message's length.
+  const msgLen = Math.max(8, p.len - ip);
+  const pseudo = p.af === 6 ? pseudoSum(buf, 8, 16, IPPROTO_ICMPV6, msgLen) : 0;
+  let check = finish(sum16(buf, ip, Math.min(end, ip + msgLen) - ip, pseudo));
   if (icmp && !icmp.checksumOk) check ^= 0x5a5a; // keep a bad checksum bad
   put16(buf, ip + 2, check);
   return end;

@@ -48,7 +48,8 @@ function v4Addr(b: Uint8Array, off: number): number {
   return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
-function v6Addr(b: Uint8Array, off: number): string {
+/** The IPv6 address at off, in the engine's text form. */
+export function v6Addr(b: Uint8Array, off: number): string {
   const g = new Array<number>(8);
   for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
   return formatIPv6Groups(g);

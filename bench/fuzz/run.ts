@@ -1,0 +1,191 @@
+// `npm run fuzz`: every target in bench/fuzz/targets/ (or --target NAME), --cases N each (default
+// 1,000,000), seeded (--seed S, default 1). Each target runs in a worker thread: a watchdog
+// terminates a case that runs longer than --case-limit-ms (a hang), the worker's old-generation
+// heap is capped at --max-heap-mb (out of memory = a failure); after either, the run resumes at
+// the next case. Failures print the command that replays the case in-process with its stack:
+//   npm run fuzz -- --target NAME --seed S --case K
+// --record writes the figures to bench/fuzz/results.md and into BENCHMARKS.md's fuzzing section.
+import {readFileSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import {Worker} from 'node:worker_threads';
+import {
+  type FuzzFailure, type FuzzTarget, PROGRESS_BYTES, type WorkerJob, type WorkerMessage, loadTarget, replayHint, runCase, targetFiles,
+} from './harness.js';
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function intOption(name: string, dflt: number): number {
+  const v = option(name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    log(`fuzz: --${name} needs a non-negative integer, got '${v}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const seed = intOption('seed', 1);
+const cases = intOption('cases', 1_000_000);
+const caseLimitMs = intOption('case-limit-ms', 2_000);
+const maxHeapMb = intOption('max-heap-mb', 512);
+const only = option('target');
+const record = process.argv.includes('--record');
+const MAX_REPORTED = 20;
+
+interface TargetResult {
+  name: string;
+  cases: number;
+  crashes: number;
+  hangs: number;
+  memory: number;
+  seconds: number;
+  peakHeapMb: number;
+  failures: FuzzFailure[];
+}
+
+async function replay(target: FuzzTarget, k: number): Promise<number> {
+  let f = runCase(target, seed, k);
+  if (f instanceof Promise) f = await f;
+  if (!f) {
+    log(`${target.name} seed ${seed} case ${k}: handled (no crash)`);
+    return 0;
+  }
+  log(`${target.name} seed ${seed} case ${k}: ${f.message}\n${f.stack ?? ''}`);
+  return 1;
+}
+
+/** One worker from case `from`; resolves at the end or after a hang / out-of-memory at some case. */
+function runSlice(file: string, name: string, from: number, res: TargetResult): Promise<number> {
+  const progress = new SharedArrayBuffer(PROGRESS_BYTES);
+  const ints = new Int32Array(progress, 0, 2);
+  const started = new Float64Array(progress, 8, 1);
+  const job: WorkerJob = {file, seed, from, to: cases, progress};
+  // tsx's loader must be registered inside the worker before the TypeScript entry is imported
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
+  const w = new Worker(boot, {eval: true, workerData: job, resourceLimits: {maxOldGenerationSizeMb: maxHeapMb}});
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (next: number) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(watchdog);
+      resolve(next);
+    };
+    const lost = (kind: 'hang' | 'memory', message: string) => {
+      const k = Atomics.load(ints, 0);
+      res[kind === 'hang' ? 'hangs' : 'memory']++;
+      const f: FuzzFailure = {target: name, seed, caseIndex: k, kind, message};
+      res.failures.push(f);
+      log(`FAIL ${kind} ${name} case ${k}: ${message}\n  replay: ${replayHint(f)}`);
+      return k + 1;
+    };
+    const watchdog = setInterval(() => {
+      const t = started[0]!;
+      if (t > 0 && Date.now() - t > caseLimitMs) {
+        const next = lost('hang', `case still running after ${caseLimitMs} ms`);
+        void w.terminate().then(() => finish(next));
+      }
+    }, Math.min(250, caseLimitMs));
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'failure') {
+        res.crashes++;
+        if (res.failures.length < MAX_REPORTED) {
+          res.failures.push(m.failure);
+          log(`FAIL crash ${name} case ${m.failure.caseIndex}: ${m.failure.message}\n  replay: ${replayHint(m.failure)}`);
+        }
+      } else {
+        res.peakHeapMb = Math.max(res.peakHeapMb, m.peakHeapBytes / 2 ** 20);
+        finish(cases);
+      }
+    });
+    w.on('error', (err: Error & {code?: string}) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') finish(lost('memory', `heap over ${maxHeapMb} MiB`));
+      else if (started[0] === 0) {
+        log(`fuzz: the worker for ${name} did not start: ${err.stack ?? err.message}`);
+        process.exit(2);
+      } else {
+        log(`fuzz: worker for ${name} failed: ${err.stack ?? err.message}`);
+        finish(lost('hang', `worker error: ${err.message}`));
+      }
+    });
+    w.on('exit', () => finish(Math.max(from + Atomics.load(ints, 1), Atomics.load(ints, 0) + 1)));
+  });
+}
+
+async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
+  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, seconds: 0, peakHeapMb: 0, failures: []};
+  const t0 = performance.now();
+  let next = 0;
+  while (next < cases) next = await runSlice(file, name, next, res);
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}
+
+function renderResults(results: TargetResult[]): string {
+  const machine = `${os.cpus().length}x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
+  const lines = [
+    '## Fuzzing (npm run fuzz)',
+    '',
+    `Produced by \`npm run fuzz -- --cases ${cases} --seed ${seed} --record\` on ${new Date().toISOString().slice(0, 10)}; machine: ${machine}.`,
+    `Per-case limit ${caseLimitMs} ms (a hang), worker heap capped at ${maxHeapMb} MiB; the machine is shared, so cases/s is indicative only.`,
+    '',
+    '| target | cases | crashes | hangs | out of memory | cases/s | peak heap (MiB) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    lines.push(`| ${r.name} | ${r.cases} | ${r.crashes} | ${r.hangs} | ${r.memory} | ${Math.round(r.cases / r.seconds)} | ${r.peakHeapMb.toFixed(0)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Replace (or append) the fuzzing section of BENCHMARKS.md, leaving the rest as it is. */
+function updateBenchmarks(section: string): void {
+  const file = new URL('../../BENCHMARKS.md', import.meta.url);
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('## Fuzzing');
+  let out: string;
+  if (start < 0) {
+    const notes = text.indexOf('## Reading the figures');
+    out = notes < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, notes)}${section}\n${text.slice(notes)}`;
+  } else {
+    const end = text.indexOf('\n## ', start + 3);
+    out = `${text.slice(0, start)}${section}${end < 0 ? '' : text.slice(end)}`;
+  }
+  writeFileSync(file, out);
+}
+
+const files = targetFiles();
+const chosen: {file: string; target: FuzzTarget}[] = [];
+for (const file of files) {
+  const target = await loadTarget(file);
+  if (!only || target.name === only) chosen.push({file, target});
+}
+if (chosen.length === 0) {
+  log(`fuzz: no target ${only ? `named '${only}'` : 'in bench/fuzz/targets/'}; known: ${files.join(', ')}`);
+  process.exit(2);
+}
+const replayCase = option('case');
+if (replayCase !== undefined) {
+  process.exit(await replay(chosen[0]!.target, intOption('case', 0)));
+}
+const results: TargetResult[] = [];
+for (const {file, target} of chosen) {
+  log(`== ${target.name}: ${cases} cases, seed ${seed}`);
+  const r = await fuzzTarget(file, target.name);
+  results.push(r);
+  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB`);
+}
+const section = renderResults(results);
+process.stdout.write(section);
+if (record) {
+  writeFileSync(new URL('./results.md', import.meta.url), section);
+  updateBenchmarks(section);
+  log('wrote bench/fuzz/results.md and the fuzzing section of BENCHMARKS.md');
+}
+process.exit(results.some((r) => r.crashes + r.hangs + r.memory > 0) ? 1 : 0);

@@ -1,0 +1,23 @@
+// One target's cases in a worker thread. The shared counters let the parent's watchdog see which
+// case is running and since when (Date.now(), both threads share the wall clock), so a case that
+// never returns is caught and the worker terminated; the heap is bounded by the worker's
+// resourceLimits and sampled here.
+import {parentPort, workerData} from 'node:worker_threads';
+import {type WorkerJob, type WorkerMessage, loadTarget, runCase} from './harness.js';
+
+const job = workerData as WorkerJob;
+const ints = new Int32Array(job.progress, 0, 2);
+const started = new Float64Array(job.progress, 8, 1);
+const target = await loadTarget(job.file);
+let peak = process.memoryUsage().heapUsed;
+for (let k = job.from; k < job.to; k++) {
+  Atomics.store(ints, 0, k);
+  started[0] = Date.now();
+  let f = runCase(target, job.seed, k);
+  if (f instanceof Promise) f = await f;
+  if (f) parentPort!.postMessage({type: 'failure', failure: f} satisfies WorkerMessage);
+  Atomics.store(ints, 1, k + 1 - job.from);
+  if ((k & 1023) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+}
+peak = Math.max(peak, process.memoryUsage().heapUsed);
+parentPort!.postMessage({type: 'done', peakHeapBytes: peak} satisfies WorkerMessage);

@@ -5,6 +5,7 @@ import {readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import type {BenchFigure} from './common.js';
 import {runEngineBench} from './engine.js';
+import {recordedSection} from './fuzz/results.js';
 import {runSchedBench} from './sched.js';
 import {runSoakBench} from './soak.js';
 
@@ -54,6 +55,8 @@ for (const [title, run] of sections) {
   }
   lines.push('');
 }
+const fuzzing = recordedSection();
+if (fuzzing) lines.push(fuzzing);
 lines.push(readFileSync(new URL('./notes.md', import.meta.url), 'utf8'));
 const extra = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'BENCHMARKS.md';
 writeFileSync(extra!, `${lines.join('\n')}\n`);

@@ -4,13 +4,12 @@
 // heap is capped at --max-heap-mb (out of memory = a failure); after either, the run resumes at
 // the next case. Failures print the command that replays the case in-process with its stack:
 //   npm run fuzz -- --target NAME --seed S --case K
-// --record writes the figures to bench/fuzz/results.md and into BENCHMARKS.md's fuzzing section.
-import {readFileSync, writeFileSync} from 'node:fs';
-import os from 'node:os';
+// --record merges the figures into bench/fuzz/results.json and rewrites BENCHMARKS.md's fuzzing section.
 import {Worker} from 'node:worker_threads';
 import {
   type FuzzFailure, type FuzzTarget, PROGRESS_BYTES, type WorkerJob, type WorkerMessage, loadTarget, replayHint, runCase, targetFiles,
 } from './harness.js';
+import {type RecordedResult, mergeResults, renderResults, updateBenchmarks} from './results.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -127,39 +126,6 @@ async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
   return res;
 }
 
-function renderResults(results: TargetResult[]): string {
-  const machine = `${os.cpus().length}x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
-  const lines = [
-    '## Fuzzing (npm run fuzz)',
-    '',
-    `Produced by \`npm run fuzz -- --cases ${cases} --seed ${seed} --record\` on ${new Date().toISOString().slice(0, 10)}; machine: ${machine}.`,
-    `Per-case limit ${caseLimitMs} ms (a hang), worker heap capped at ${maxHeapMb} MiB; the machine is shared, so cases/s is indicative only.`,
-    '',
-    '| target | cases | crashes | hangs | out of memory | cases/s | peak heap (MiB) |',
-    '|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    lines.push(`| ${r.name} | ${r.cases} | ${r.crashes} | ${r.hangs} | ${r.memory} | ${Math.round(r.cases / r.seconds)} | ${r.peakHeapMb.toFixed(0)} |`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** Replace (or append) the fuzzing section of BENCHMARKS.md, leaving the rest as it is. */
-function updateBenchmarks(section: string): void {
-  const file = new URL('../../BENCHMARKS.md', import.meta.url);
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf('## Fuzzing');
-  let out: string;
-  if (start < 0) {
-    const notes = text.indexOf('## Reading the figures');
-    out = notes < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, notes)}${section}\n${text.slice(notes)}`;
-  } else {
-    const end = text.indexOf('\n## ', start + 3);
-    out = `${text.slice(0, start)}${section}${end < 0 ? '' : text.slice(end)}`;
-  }
-  writeFileSync(file, out);
-}
-
 const files = targetFiles();
 const chosen: {file: string; target: FuzzTarget}[] = [];
 for (const file of files) {
@@ -181,11 +147,13 @@ for (const {file, target} of chosen) {
   results.push(r);
   log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB`);
 }
-const section = renderResults(results);
-process.stdout.write(section);
 if (record) {
-  writeFileSync(new URL('./results.md', import.meta.url), section);
+  const date = new Date().toISOString().slice(0, 10);
+  const section = renderResults(mergeResults(results.map((r): RecordedResult => ({
+    name: r.name, cases: r.cases, seed, date, crashes: r.crashes, hangs: r.hangs, memory: r.memory,
+    casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), caseLimitMs, maxHeapMb,
+  }))));
   updateBenchmarks(section);
-  log('wrote bench/fuzz/results.md and the fuzzing section of BENCHMARKS.md');
+  log('wrote bench/fuzz/results.json and the fuzzing section of BENCHMARKS.md');
 }
 process.exit(results.some((r) => r.crashes + r.hangs + r.memory > 0) ? 1 : 0);

@@ -1,32 +1,11 @@
 // End to end through the real binary: `lvsdeck run` on the shipped examples (JSON and trace),
 // `lvsdeck ipvsadm` / `lvsdeck sysctl` on a state file in a temporary config directory, and the
 // error paths (positions, exit statuses, untouched state file).
-import {spawn} from 'node:child_process';
 import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
-
-const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'lvsdeck.js');
-
-interface Res {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lvsdeck(args: string[], opts: {input?: string; env?: NodeJS.ProcessEnv} = {}): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...opts.env}});
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}));
-    child.stdin.end(opts.input ?? '');
-  });
-}
+import {lvsdeck} from './helpers/lvsdeck-cli.js';
 
 interface Doc {
   schema: string;

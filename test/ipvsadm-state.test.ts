@@ -40,7 +40,7 @@ describe('state file', () => {
 
   it('rejects other versions and malformed content with a StateError', () => {
     expect(() => engineFromState({version: 99})).toThrow(StateError);
-    expect(() => engineFromState({version: 1, services: [{proto: 'tcp', address: 'nope', port: 80, af: 4}]})).toThrow(/bad address/);
+    expect(() => engineFromState({version: 1, services: [{proto: 'tcp', address: 'nope', port: 80, af: 4}]})).toThrow(/services\[0\]\.address: expected an IPv4 or IPv6 address, got "nope"/);
     expect(() => engineFromState({version: 1, tunables: {drop_entry: '9'}})).toThrow(/drop_entry/);
     expect(() => engineFromState('x')).toThrow(StateError);
   });

@@ -1,8 +1,9 @@
 // Shared plumbing of `lvsdeck ipvsadm` and `lvsdeck sysctl`: the --state option, loading the
 // state file, and writing it back only after a successful, mutating command.
-import {readFileSync} from 'node:fs';
+import {BOUNDS, BoundError, readBoundedFile, readBoundedStream} from '../bounds.js';
 import type {Engine} from '../engine/engine.js';
 import {StateError, defaultStatePath, loadStateFile, saveStateFile} from './state.js';
+import {StateLockError, withStateLock} from './state-lock.js';
 
 /** Remove `--state FILE` / `--state=FILE` from the arguments; returns the path and the rest. */
 export function takeStateOption(args: readonly string[]): {statePath: string; rest: string[]} | {error: string} {
@@ -46,15 +47,14 @@ export function saveForCli(statePath: string, e: Engine): boolean {
   }
 }
 
-/** All of standard input (ipvsadm -R reads it to the end, from a terminal too). */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** All of standard input (ipvsadm -R reads it to the end, from a terminal too), bounded. */
+export function readStdin(): Promise<string> {
+  return readBoundedStream(process.stdin, BOUNDS.configFileBytes, 'standard input');
 }
 
+/** A file for `sysctl -p`: a regular file within the bound (its errors are sysctl's "cannot open"). */
 export function readTextFile(path: string): string {
-  return readFileSync(path, 'utf8');
+  return readBoundedFile(path, BOUNDS.configFileBytes);
 }
 
 /** What a state-file command produced. */
@@ -76,11 +76,22 @@ export async function runOnStateFile(args: readonly string[],
     process.stderr.write(`${parsed.error}\n`);
     return 2;
   }
-  const engine = loadForCli(parsed.statePath);
-  if (!engine) return 1;
-  const r = await command(engine, parsed.rest);
-  if (r.stdout) process.stdout.write(r.stdout);
-  if (r.stderr) process.stderr.write(r.stderr);
-  if (r.code === 0 && r.mutated && !saveForCli(parsed.statePath, engine)) return 1;
-  return r.code;
+  try {
+    // load, run and save under the lock: a concurrent invocation waits rather than losing a change
+    return await withStateLock(parsed.statePath, async () => {
+      const engine = loadForCli(parsed.statePath);
+      if (!engine) return 1;
+      const r = await command(engine, parsed.rest);
+      if (r.stdout) process.stdout.write(r.stdout);
+      if (r.stderr) process.stderr.write(r.stderr);
+      if (r.code === 0 && r.mutated && !saveForCli(parsed.statePath, engine)) return 1;
+      return r.code;
+    });
+  } catch (err) {
+    if (err instanceof StateLockError || err instanceof BoundError) {
+      process.stderr.write(`lvsdeck: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
 }

@@ -1,15 +1,21 @@
 // The state file of `lvsdeck ipvsadm` / `lvsdeck sysctl`: the director's configuration (services
 // with their real servers in kernel list order, tunables that differ from the defaults, the
 // --set timeouts and the sync daemons) as versioned JSON, so a sequence of invocations behaves like
-// one box. Written atomically (temporary file + rename) by the callers, only after success.
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+// one box. Written atomically (temporary file + rename) by the callers, only after success, under
+// the lock of state-lock.ts.
+import {randomBytes} from 'node:crypto';
+import {closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {type Addr, canonicalIPv6, formatAddr, parseIPv4} from '../engine/addr.js';
 import type {FwdMethod} from '../engine/constants.js';
 import {Engine, type EngineOptions, type SyncDaemonConfig} from '../engine/engine.js';
+import {IpvsError} from '../engine/errors.js';
 import {TUNABLES} from '../engine/tunables.js';
-import type {ProtoName, ServiceKey} from '../engine/types.js';
+import type {ProtoName, ServiceKey, ServiceOptions} from '../engine/types.js';
+import {acceptedSchedulers} from './exec.js';
+import {BOUNDS, BoundError, readBoundedFile} from '../bounds.js';
+import {resolveStateTarget} from './state-lock.js';
 import {getTunInfo, setTunInfo} from './tunnel.js';
 
 export const STATE_VERSION = 1;
@@ -105,78 +111,195 @@ export function captureState(e: Engine): StateFile {
   return {version: STATE_VERSION, tunables, timeouts: e.getTimeouts(), daemons, services};
 }
 
-function addrOf(text: unknown, where: string): {af: 4 | 6; addr: Addr} {
-  if (typeof text !== 'string') throw new StateError(`${where}: address missing`);
-  const v4 = parseIPv4(text);
-  if (v4 !== null) return {af: 4, addr: v4};
-  const v6 = canonicalIPv6(text);
-  if (v6 !== null) return {af: 6, addr: v6};
-  throw new StateError(`${where}: bad address '${text}'`);
+// ---------------------------------------------------------------------------------------------
+// The schema: every field checked for type and range before the engine sees it, each refusal
+// naming the field (services[2].dests[0].weight: ...). The ranges are ipvsadm's (weight 0..65535,
+// thresholds 0..INT_MAX, timeouts up to 31 days, fwmark 1..2^32-1) and the kernel's (ports,
+// syncid 0..255, interface names under IFNAMSIZ).
+
+const INT_MAX = 0x7fffffff;
+const MAX_TIMEOUT_S = 86400 * 31;
+const IFNAMSIZ = 16;
+const FWD_METHODS: readonly FwdMethod[] = ['masq', 'route', 'tunnel', 'local'];
+
+type Obj = Record<string, unknown>;
+
+function fieldError(where: string, what: string, v: unknown): StateError {
+  if (v === undefined) return new StateError(`${where}: missing (expected ${what})`);
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)
+    : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);
+  return new StateError(`${where}: expected ${what}, got ${shown}`);
 }
 
-function num(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new StateError(`${where}: not a number`);
+function obj(v: unknown, where: string, keys: readonly string[]): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fieldError(where, 'an object', v);
+  for (const k of Object.keys(v)) {
+    if (!keys.includes(k)) throw new StateError(`${where}${where ? '.' : ''}${k}: unknown field (known: ${keys.join(', ')})`);
+  }
+  return v as Obj;
+}
+
+function list(v: unknown, where: string): unknown[] {
+  if (!Array.isArray(v)) throw fieldError(where, 'a list', v);
   return v;
 }
 
-/** Build an engine holding the configuration of a state file (validated). */
-export function engineFromState(s: unknown, opts: EngineOptions = {}): Engine {
-  const e = new Engine({seed: 1, ...opts});
-  if (s === null || typeof s !== 'object') throw new StateError('not a JSON object');
-  const st = s as Partial<StateFile>;
-  if (st.version !== STATE_VERSION) throw new StateError(`unsupported version ${JSON.stringify(st.version)} (expected ${STATE_VERSION})`);
-  for (const [name, value] of Object.entries(st.tunables ?? {})) {
-    const r = e.setTunable(name, String(value));
-    if (!r.ok) throw new StateError(`tunable ${name}: ${r.error}`);
+function int(v: unknown, where: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw fieldError(where, `a whole number ${min}..${max}`, v);
+  return v;
+}
+
+function str(v: unknown, where: string, maxLen = 256): string {
+  if (typeof v !== 'string' || v.length > maxLen) throw fieldError(where, `a string of at most ${maxLen} characters`, v);
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
+  if (typeof v !== 'string' || !values.includes(v as T)) throw fieldError(where, `one of ${values.join(', ')}`, v);
+  return v as T;
+}
+
+function addrOf(text: unknown, where: string): {af: 4 | 6; addr: Addr} {
+  if (typeof text === 'string') {
+    const v4 = parseIPv4(text);
+    if (v4 !== null) return {af: 4, addr: v4};
+    const v6 = canonicalIPv6(text);
+    if (v6 !== null) return {af: 6, addr: v6};
   }
-  if (st.timeouts) {
-    const t = st.timeouts;
-    try {
-      e.setTimeouts(num(t.tcp, 'timeouts.tcp'), num(t.tcpfin, 'timeouts.tcpfin'), num(t.udp, 'timeouts.udp'));
-    } catch (err) {
-      throw new StateError(`timeouts: ${(err as Error).message}`);
+  throw fieldError(where, 'an IPv4 or IPv6 address', text);
+}
+
+/** `field` of o when present, else the default. */
+function opt<T>(o: Obj, field: string, dflt: T, check: (v: unknown, where: string) => T, where: string): T {
+  return o[field] === undefined ? dflt : check(o[field], `${where}.${field}`);
+}
+
+function daemonOf(v: unknown, where: string): SyncDaemonConfig {
+  const o = obj(v, where, ['role', 'mcastIfn', 'syncId', 'syncMaxLen', 'mcastGroup', 'mcastPort', 'mcastTtl']);
+  const group = opt(o, 'mcastGroup', '224.0.0.81', (x, w) => { addrOf(x, w); return x as string; }, where);
+  return {
+    role: oneOf(o.role, `${where}.role`, ['master', 'backup'] as const),
+    mcastIfn: opt(o, 'mcastIfn', 'eth0', (x, w) => str(x, w, IFNAMSIZ - 1), where),
+    syncId: opt(o, 'syncId', 0, (x, w) => int(x, w, 0, 255), where),
+    syncMaxLen: opt(o, 'syncMaxLen', 0, (x, w) => int(x, w, 0, 65535), where),
+    mcastGroup: group,
+    mcastPort: opt(o, 'mcastPort', 8848, (x, w) => int(x, w, 1, 65535), where),
+    mcastTtl: opt(o, 'mcastTtl', 1, (x, w) => int(x, w, 1, 255), where),
+  };
+}
+
+interface CheckedDest {
+  af: 4 | 6;
+  addr: Addr;
+  port: number;
+  opts: {fwd: FwdMethod; weight: number; uThreshold: number; lThreshold: number};
+  tunnel?: {type: 0 | 1 | 2; port: number; flags: number};
+}
+
+function destOf(v: unknown, where: string): CheckedDest {
+  const o = obj(v, where, ['address', 'port', 'fwd', 'weight', 'uthreshold', 'lthreshold', 'tunnel']);
+  const a = addrOf(o.address, `${where}.address`);
+  const d: CheckedDest = {
+    af: a.af, addr: a.addr, port: int(o.port, `${where}.port`, 0, 65535),
+    opts: {
+      fwd: opt(o, 'fwd', 'route' as FwdMethod, (x, w) => oneOf(x, w, FWD_METHODS), where),
+      weight: opt(o, 'weight', 1, (x, w) => int(x, w, 0, 65535), where),
+      uThreshold: opt(o, 'uthreshold', 0, (x, w) => int(x, w, 0, INT_MAX), where),
+      lThreshold: opt(o, 'lthreshold', 0, (x, w) => int(x, w, 0, INT_MAX), where),
+    },
+  };
+  if (o.tunnel !== undefined) {
+    const tw = `${where}.tunnel`;
+    const t = obj(o.tunnel, tw, ['type', 'port', 'csum']);
+    if (d.opts.fwd !== 'tunnel') throw new StateError(`${tw}: only a real server with fwd "tunnel" has tunnel settings`);
+    d.tunnel = {
+      type: TUN_TYPES.indexOf(oneOf(t.type, `${tw}.type`, TUN_TYPES)) as 0 | 1 | 2,
+      port: opt(t, 'port', 0, (x, w) => int(x, w, 0, 65535), tw),
+      flags: TUN_CSUM.indexOf(opt(t, 'csum', 'none', (x, w) => oneOf(x, w, TUN_CSUM), tw)),
+    };
+  }
+  return d;
+}
+
+function serviceOf(v: unknown, where: string, schedulers: readonly string[]): {key: ServiceKey; opts: Partial<ServiceOptions>; dests: CheckedDest[]} {
+  const o = obj(v, where, ['proto', 'address', 'port', 'fwmark', 'af', 'scheduler', 'flags', 'persistent', 'netmask', 'pe', 'dests']);
+  const declaredAf = opt(o, 'af', null as 4 | 6 | null, (x, w) => { if (x !== 4 && x !== 6) throw fieldError(w, '4 or 6', x); return x; }, where);
+  let key: ServiceKey;
+  if (o.fwmark !== undefined) {
+    for (const f of ['proto', 'address', 'port']) {
+      if (o[f] !== undefined) throw new StateError(`${where}.${f}: a fwmark service has no ${f}`);
+    }
+    key = {kind: 'fwmark', af: declaredAf ?? 4, fwmark: int(o.fwmark, `${where}.fwmark`, 1, 0xffffffff)};
+  } else {
+    const a = addrOf(o.address, `${where}.address`);
+    if (declaredAf !== null && declaredAf !== a.af) throw new StateError(`${where}.af: ${declaredAf} does not match the IPv${a.af} address`);
+    key = {kind: 'addr', af: a.af, proto: oneOf(o.proto, `${where}.proto`, ['tcp', 'udp', 'sctp'] as const), addr: a.addr,
+      port: int(o.port, `${where}.port`, 0, 65535)};
+  }
+  const v6 = key.af === 6;
+  let netmask = 0xffffffff, prefixLen = v6 ? 128 : 32;
+  if (o.netmask !== undefined) {
+    if (v6) prefixLen = int(o.netmask, `${where}.netmask`, 1, 128);
+    else {
+      const m = typeof o.netmask === 'string' ? parseIPv4(o.netmask) : null;
+      if (m === null) throw fieldError(`${where}.netmask`, 'a dotted IPv4 netmask', o.netmask);
+      netmask = m;
     }
   }
-  try {
-    for (const d of st.daemons ?? []) e.startDaemon(d);
-    (st.services ?? []).forEach((sv, i) => {
-      const where = `services[${i}]`;
-      let key: ServiceKey;
-      if (sv.fwmark !== undefined) key = {kind: 'fwmark', af: sv.af === 6 ? 6 : 4, fwmark: num(sv.fwmark, `${where}.fwmark`)};
-      else {
-        const a = addrOf(sv.address, where);
-        if (sv.proto !== 'tcp' && sv.proto !== 'udp' && sv.proto !== 'sctp') throw new StateError(`${where}: bad proto`);
-        key = {kind: 'addr', af: a.af, proto: sv.proto, addr: a.addr, port: num(sv.port, `${where}.port`)};
-      }
-      const v6 = key.af === 6;
-      const mask = v6 ? 0xffffffff : parseIPv4(String(sv.netmask ?? '255.255.255.255'));
-      if (mask === null) throw new StateError(`${where}: bad netmask`);
-      e.addService(key, {
-        scheduler: sv.scheduler,
-        flags: num(sv.flags ?? 0, `${where}.flags`),
-        persistTimeout: num(sv.persistent ?? 0, `${where}.persistent`) * 1000,
-        netmask: mask,
-        prefixLen: v6 ? num(sv.netmask, `${where}.netmask`) : 32,
-        pe: sv.pe ?? '',
-      });
-      (sv.dests ?? []).forEach((sd, j) => {
-        const a = addrOf(sd.address, `${where}.dests[${j}]`);
-        const d = e.addDest(key, a.af, a.addr, num(sd.port, `${where}.dests[${j}].port`), {
-          fwd: sd.fwd, weight: sd.weight, uThreshold: sd.uthreshold, lThreshold: sd.lthreshold,
-        });
-        if (sd.tunnel) {
-          setTunInfo(d, {
-            type: Math.max(0, TUN_TYPES.indexOf(sd.tunnel.type)) as 0 | 1 | 2,
-            port: sd.tunnel.port,
-            flags: Math.max(0, TUN_CSUM.indexOf(sd.tunnel.csum)),
-          });
-        }
-      });
-    });
-  } catch (err) {
-    if (err instanceof StateError) throw err;
-    throw new StateError((err as Error).message);
+  const opts: Partial<ServiceOptions> = {
+    scheduler: opt(o, 'scheduler', 'wlc', (x, w) => oneOf(x, w, schedulers), where),
+    flags: opt(o, 'flags', 0, (x, w) => int(x, w, 0, 0xffffffff), where),
+    persistTimeout: opt(o, 'persistent', 0, (x, w) => int(x, w, 0, MAX_TIMEOUT_S), where) * 1000,
+    netmask, prefixLen,
+    pe: opt(o, 'pe', '', (x, w) => oneOf(x, w, ['', 'sip']), where),
+  };
+  const dests = o.dests === undefined ? [] : list(o.dests, `${where}.dests`).map((d, j) => destOf(d, `${where}.dests[${j}]`));
+  return {key, opts, dests};
+}
+
+/** Build an engine holding the configuration of a state file (validated field by field first). */
+export function engineFromState(s: unknown, opts: EngineOptions = {}): Engine {
+  const top = obj(s, '', ['version', 'tunables', 'timeouts', 'daemons', 'services']);
+  if (top.version !== STATE_VERSION) throw new StateError(`unsupported version ${JSON.stringify(top.version)} (expected ${STATE_VERSION})`);
+  const tunables = top.tunables === undefined ? {} : obj(top.tunables, 'tunables', TUNABLES.map((d) => d.name));
+  const timeouts = top.timeouts === undefined ? null : (() => {
+    const t = obj(top.timeouts, 'timeouts', ['tcp', 'tcpfin', 'udp']);
+    return {
+      tcp: int(t.tcp, 'timeouts.tcp', 0, MAX_TIMEOUT_S), tcpfin: int(t.tcpfin, 'timeouts.tcpfin', 0, MAX_TIMEOUT_S),
+      udp: int(t.udp, 'timeouts.udp', 0, MAX_TIMEOUT_S),
+    };
+  })();
+  const daemons = top.daemons === undefined ? [] : list(top.daemons, 'daemons').map((d, i) => daemonOf(d, `daemons[${i}]`));
+  if (daemons.length === 2 && daemons[0]!.role === daemons[1]!.role || daemons.length > 2) {
+    throw new StateError('daemons: at most one master and one backup');
   }
+  const schedulers = acceptedSchedulers();
+  const services = top.services === undefined ? [] : list(top.services, 'services').map((sv, i) => serviceOf(sv, `services[${i}]`, schedulers));
+
+  // the configuration is well-formed: now the engine's own checks (EEXIST, EINVAL...) apply
+  const e = new Engine({seed: 1, ...opts});
+  const apply = (where: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof IpvsError) throw new StateError(`${where}: ${err.message}`);
+      throw err;
+    }
+  };
+  for (const [name, value] of Object.entries(tunables)) {
+    if (typeof value !== 'string' && typeof value !== 'number') throw fieldError(`tunables.${name}`, 'a string', value);
+    const r = e.setTunable(name, String(value));
+    if (!r.ok) throw new StateError(`tunables.${name}: ${r.error}`);
+  }
+  if (timeouts) apply('timeouts', () => e.setTimeouts(timeouts.tcp, timeouts.tcpfin, timeouts.udp));
+  daemons.forEach((d, i) => apply(`daemons[${i}]`, () => e.startDaemon(d)));
+  services.forEach((sv, i) => {
+    apply(`services[${i}]`, () => e.addService(sv.key, sv.opts));
+    sv.dests.forEach((sd, j) => apply(`services[${i}].dests[${j}]`, () => {
+      const d = e.addDest(sv.key, sd.af, sd.addr, sd.port, sd.opts);
+      if (sd.tunnel) setTunInfo(d, sd.tunnel);
+    }));
+  });
   return e;
 }
 
@@ -184,11 +307,16 @@ export function engineFromState(s: unknown, opts: EngineOptions = {}): Engine {
 export function loadStateFile(path: string, opts: EngineOptions = {}): Engine {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path, BOUNDS.stateFileBytes);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Engine({seed: 1, ...opts});
-    throw new StateError(`cannot read ${path}: ${(err as Error).message}`);
+    throw new StateError(err instanceof BoundError ? err.message : `cannot read ${path}: ${(err as Error).message}`);
   }
+  return parseStateText(text, path, opts);
+}
+
+/** A state file's text (JSON, then the schema) into an engine; errors name the file and the field. */
+export function parseStateText(text: string, path: string, opts: EngineOptions = {}): Engine {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -198,17 +326,36 @@ export function loadStateFile(path: string, opts: EngineOptions = {}): Engine {
   try {
     return engineFromState(json, opts);
   } catch (err) {
-    throw new StateError(`${path}: ${(err as Error).message}`);
+    if (err instanceof StateError) throw new StateError(`${path}: ${err.message}`);
+    throw err;
   }
 }
 
-/** Write the engine's configuration atomically: a temporary file in the same directory, then rename. */
+/**
+ * Write the engine's configuration atomically: a temporary file next to the file the path finally
+ * names (a symlink is followed and stays a symlink), flushed to disk, then renamed over it. The
+ * file keeps its permission bits (new files get 0644); a write that fails removes its temporary.
+ */
 export function saveStateFile(path: string, e: Engine): void {
-  mkdirSync(dirname(path), {recursive: true});
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const target = resolveStateTarget(path);
+  mkdirSync(dirname(target), {recursive: true});
+  let mode = 0o644;
   try {
-    writeFileSync(tmp, `${JSON.stringify(captureState(e), null, 2)}\n`, {mode: 0o644});
-    renameSync(tmp, path);
+    mode = statSync(target).mode & 0o7777;
+  } catch {
+    // a new file
+  }
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    try {
+      fchmodSync(fd, mode); // the umask narrowed the create mode
+      writeFileSync(fd, `${JSON.stringify(captureState(e), null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, {force: true});
     throw err;

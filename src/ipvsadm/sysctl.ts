@@ -101,7 +101,7 @@ export function runSysctl(e: Engine, args: readonly string[], opts: SysctlOption
         case 'values': printName = false; break;
         case 'quiet': quiet = true; break;
         case 'write': writeMode = true; break;
-        case 'load': preload = val ?? '/etc/sysctl.conf'; break;
+        case 'load': preload = val ?? ''; break;
         case 'help': return {stdout: SYSCTL_USAGE.trimStart(), stderr: '', code: 0, mutated: false};
         default: return {stdout: '', stderr: `sysctl: unrecognized option '${a}'\n${SYSCTL_USAGE.trimStart()}`, code: 1, mutated: false};
       }
@@ -121,7 +121,7 @@ export function runSysctl(e: Engine, args: readonly string[], opts: SysctlOption
           case 'o': case 'x': break;
           case 'p': case 'f': {
             const rest = a.slice(j + 1);
-            preload = rest || '/etc/sysctl.conf';
+            preload = rest;
             j = a.length;
             break;
           }
@@ -190,24 +190,28 @@ export function runSysctl(e: Engine, args: readonly string[], opts: SysctlOption
   };
 
   if (preload !== null) {
-    let text: string;
-    try {
-      text = opts.readFile ? opts.readFile(preload) : '';
-    } catch (x) {
-      return {stdout: out, stderr: `sysctl: cannot open "${preload}": ${(x as Error).message}\n`, code: 255, mutated};
-    }
-    text.split('\n').forEach((raw, i) => {
-      const t = raw.trim();
-      if (t.length < 2 || t.startsWith('#') || t.startsWith(';')) return;
-      const eq = t.indexOf('=');
-      const name = (eq < 0 ? t : t.slice(0, eq)).trim();
-      const value = eq < 0 ? '' : t.slice(eq + 1).trim();
-      if (!name || !value) {
-        err += `sysctl: ${preload}(${i + 1}): invalid syntax, continuing...\n`;
-        return;
+    // -p FILE / --load=FILE; a bare -p loads the operands as files (procps), else /etc/sysctl.conf
+    const files = preload ? [preload] : operands.length ? operands : ['/etc/sysctl.conf'];
+    for (const file of files) {
+      let text: string;
+      try {
+        text = opts.readFile ? opts.readFile(file) : '';
+      } catch (x) {
+        return {stdout: out, stderr: `${err}sysctl: cannot open "${file}": ${(x as Error).message}\n`, code: 255, mutated};
       }
-      writeOne(`${name}=${value}`);
-    });
+      text.split('\n').forEach((raw, i) => {
+        const t = raw.trim();
+        if (t.length < 2 || t.startsWith('#') || t.startsWith(';')) return;
+        const eq = t.indexOf('=');
+        const name = (eq < 0 ? t : t.slice(0, eq)).trim();
+        const value = eq < 0 ? '' : t.slice(eq + 1).trim();
+        if (!name || !value) {
+          err += `sysctl: ${file}(${i + 1}): invalid syntax, continuing...\n`;
+          return;
+        }
+        writeOne(`${name}=${value}`);
+      });
+    }
     return {stdout: out, stderr: err, code: rc, mutated};
   }
 

@@ -43,6 +43,8 @@ interface TargetResult {
   crashes: number;
   hangs: number;
   memory: number;
+  /** Cases over the limit once that finished in time when run again alone. */
+  stalls: number;
   seconds: number;
   peakHeapMb: number;
   failures: FuzzFailure[];
@@ -59,36 +61,34 @@ async function replay(target: FuzzTarget, k: number): Promise<number> {
   return 1;
 }
 
-/** One worker from case `from`; resolves at the end or after a hang / out-of-memory at some case. */
-function runSlice(file: string, name: string, from: number, res: TargetResult): Promise<number> {
+type SliceEnd = {next: number; lost?: {kind: 'hang' | 'memory'; caseIndex: number; message: string}};
+
+/** One worker over cases [from, to); ends at `to`, or at the case that hung or ran out of memory. */
+function runSlice(file: string, name: string, from: number, to: number, res: TargetResult): Promise<SliceEnd> {
   const progress = new SharedArrayBuffer(PROGRESS_BYTES);
   const ints = new Int32Array(progress, 0, 2);
   const started = new Float64Array(progress, 8, 1);
-  const job: WorkerJob = {file, seed, from, to: cases, progress};
+  const job: WorkerJob = {file, seed, from, to, progress};
   // tsx's loader must be registered inside the worker before the TypeScript entry is imported
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
   const w = new Worker(boot, {eval: true, workerData: job, resourceLimits: {maxOldGenerationSizeMb: maxHeapMb}});
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (next: number) => {
+    const finish = (end: SliceEnd) => {
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      resolve(next);
+      resolve(end);
     };
-    const lost = (kind: 'hang' | 'memory', message: string) => {
+    const lost = (kind: 'hang' | 'memory', message: string): SliceEnd => {
       const k = Atomics.load(ints, 0);
-      res[kind === 'hang' ? 'hangs' : 'memory']++;
-      const f: FuzzFailure = {target: name, seed, caseIndex: k, kind, message};
-      res.failures.push(f);
-      log(`FAIL ${kind} ${name} case ${k}: ${message}\n  replay: ${replayHint(f)}`);
-      return k + 1;
+      return {next: k + 1, lost: {kind, caseIndex: k, message}};
     };
     const watchdog = setInterval(() => {
       const t = started[0]!;
-      if (t > 0 && Date.now() - t > caseLimitMs) {
-        const next = lost('hang', `case still running after ${caseLimitMs} ms`);
-        void w.terminate().then(() => finish(next));
+      if (!settled && t > 0 && Date.now() - t > caseLimitMs) {
+        finish(lost('hang', `case still running after ${caseLimitMs} ms`));
+        void w.terminate();
       }
     }, Math.min(250, caseLimitMs));
     w.on('message', (m: WorkerMessage) => {
@@ -100,7 +100,7 @@ function runSlice(file: string, name: string, from: number, res: TargetResult): 
         }
       } else {
         res.peakHeapMb = Math.max(res.peakHeapMb, m.peakHeapBytes / 2 ** 20);
-        finish(cases);
+        finish({next: to});
       }
     });
     w.on('error', (err: Error & {code?: string}) => {
@@ -108,20 +108,33 @@ function runSlice(file: string, name: string, from: number, res: TargetResult): 
       else if (started[0] === 0) {
         log(`fuzz: the worker for ${name} did not start: ${err.stack ?? err.message}`);
         process.exit(2);
-      } else {
-        log(`fuzz: worker for ${name} failed: ${err.stack ?? err.message}`);
-        finish(lost('hang', `worker error: ${err.message}`));
-      }
+      } else finish(lost('hang', `worker error: ${err.message}`));
     });
-    w.on('exit', () => finish(Math.max(from + Atomics.load(ints, 1), Atomics.load(ints, 0) + 1)));
+    w.on('exit', () => finish({next: Math.max(from + Atomics.load(ints, 1), Atomics.load(ints, 0) + 1)}));
   });
 }
 
 async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
-  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, seconds: 0, peakHeapMb: 0, failures: []};
+  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, failures: []};
   const t0 = performance.now();
   let next = 0;
-  while (next < cases) next = await runSlice(file, name, next, res);
+  while (next < cases) {
+    const end = await runSlice(file, name, next, cases, res);
+    next = end.next;
+    if (!end.lost) continue;
+    // a shared machine can stall a process for seconds: a hang counts only if the case, run again
+    // alone in a fresh worker, hangs (or runs out of memory) again
+    const again = await runSlice(file, name, end.lost.caseIndex, end.lost.caseIndex + 1, res);
+    const f: FuzzFailure = {target: name, seed, caseIndex: end.lost.caseIndex, kind: end.lost.kind, message: end.lost.message};
+    if (again.lost) {
+      res[f.kind === 'hang' ? 'hangs' : 'memory']++;
+      res.failures.push(f);
+      log(`FAIL ${f.kind} ${name} case ${f.caseIndex}: ${f.message} (twice)\n  replay: ${replayHint(f)}`);
+    } else {
+      res.stalls++;
+      log(`stall ${name} case ${f.caseIndex}: ${f.message} once, not when run again alone (machine load)`);
+    }
+  }
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }
@@ -145,12 +158,12 @@ for (const {file, target} of chosen) {
   log(`== ${target.name}: ${cases} cases, seed ${seed}`);
   const r = await fuzzTarget(file, target.name);
   results.push(r);
-  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB`);
+  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory, ${r.stalls} stalls not reproduced; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB`);
 }
 if (record) {
   const date = new Date().toISOString().slice(0, 10);
   const section = renderResults(mergeResults(results.map((r): RecordedResult => ({
-    name: r.name, cases: r.cases, seed, date, crashes: r.crashes, hangs: r.hangs, memory: r.memory,
+    name: r.name, cases: r.cases, seed, date, crashes: r.crashes, hangs: r.hangs, memory: r.memory, stalls: r.stalls,
     casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), caseLimitMs, maxHeapMb,
   }))));
   updateBenchmarks(section);

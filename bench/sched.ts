@@ -6,7 +6,7 @@ import {performance} from 'node:perf_hooks';
 import {seededRng} from '../src/engine/rng.js';
 import type {BenchFigure} from './common.js';
 import type {Dest, Packet} from '../src/engine/types.js';
-import {SchedFixture, packet} from '../test/helpers/sched-fixture.js';
+import {SchedFixture, packet} from '../src/engine/sched/harness.js';
 
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh', 'mh', 'fo', 'ovf', 'twos', 'lblc', 'lblcr'];

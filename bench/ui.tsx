@@ -7,7 +7,7 @@
 // The live CPU figure (the real binary in tmux) is measured by bench/ui-cpu.sh.
 import {PassThrough, Writable} from 'node:stream';
 import type {BenchFigure} from './common.js';
-import {inkMaxFps} from '../src/ui/run-app.js';
+import {inkMaxFps} from '../src/app/run-app.js';
 import {spread, timeMs} from './common.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -104,7 +104,7 @@ export async function runUiBench(report = log): Promise<BenchFigure[]> {
   inst.unmount();
 
   // ---- 3. keypress -> screen while a SYN flood runs (live clock, 10 Hz publisher, the app's Ink throttle)
-  const {SimClock} = await import('../src/ui/clock.js');
+  const {SimClock} = await import('../src/app/clock.js');
   const sim2 = buildDemo(1);
   sim2.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 50_000});
   const clock = new SimClock(sim2, {speed: 1});

@@ -8,7 +8,7 @@ import {promisify} from 'node:util';
 import {startDataplane, type RunningDataplane} from '../src/dataplane/run.js';
 import {hasNetAdmin, ADDON_PATH} from '../src/dataplane/tun.js';
 import {labUp} from '../src/lab/lab.js';
-import {loadConfig} from '../src/ui/config.js';
+import {loadConfig} from '../src/app/config.js';
 import type {Simulation} from '../src/sim/simulation.js';
 
 export const LAB_CONFIG = fileURLToPath(new URL('../examples/lab.yaml', import.meta.url));

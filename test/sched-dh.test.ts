@@ -1,7 +1,7 @@
 // dh — Destination Hashing (ip_vs_dh.c). Bucket = hash_32(ntohl(fold(daddr)), 8), the top
 // byte of (key × 0x61C88647) mod 2^32; the 256-bucket table holds list[b mod n] (newest first).
 import {describe, expect, it} from 'vitest';
-import {SchedFixture, label, packet, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, label, packet, withDests} from '../src/engine/sched/harness.js';
 import {dhBucket, dhTable} from '../src/engine/sched/dh.js';
 import {hash32} from '../src/engine/sched/hash.js';
 

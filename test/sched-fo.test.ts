@@ -1,7 +1,7 @@
 // fo — Weighted Fail Over (ip_vs_fo.c): the non-overloaded server with the highest
 // weight; strictly greater replaces (starting from 0), so ties keep the newer and weight 0 never wins.
 import {describe, expect, it} from 'vitest';
-import {label, withDests} from './helpers/sched-fixture.js';
+import {label, withDests} from '../src/engine/sched/harness.js';
 
 describe('fo (ip_vs_fo.c)', () => {
   it('always the highest weight, regardless of load', () => {

@@ -1,7 +1,7 @@
 // lblc — Locality-Based Least-Connection (ip_vs_lblc.c): a cache from the packet's
 // destination address to a dest, wlc on a miss or when the cached dest is unusable, a 60 s GC timer.
 import {describe, expect, it} from 'vitest';
-import {SchedFixture, packet, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, packet, withDests} from '../src/engine/sched/harness.js';
 import {lblcCache} from '../src/engine/sched/lblc.js';
 import {LOCALITY_TAB_SIZE, localityBucket} from '../src/engine/sched/locality.js';
 

@@ -2,7 +2,7 @@
 // the least loaded usable member serves, a wlc choice joins when the member is unusable or
 // lblc-overloaded, and a set unmodified for longer than lblcr_expiration sheds its most loaded member.
 import {describe, expect, it} from 'vitest';
-import {SchedFixture, packet, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, packet, withDests} from '../src/engine/sched/harness.js';
 import {lblcrCache, setMax, setMin} from '../src/engine/sched/lblcr.js';
 
 const VIP = '10.0.0.80';

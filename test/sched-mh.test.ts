@@ -2,7 +2,7 @@
 // hsiphash = SipHash-1-3 (lib/siphash.c).
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
-import {SchedFixture, label, packet, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, label, packet, withDests} from '../src/engine/sched/harness.js';
 import {MH_KEY1, MH_KEY2, MH_TAB_SIZE, mhHash, mhTable} from '../src/engine/sched/mh.js';
 import {hsiphash32, sipKey} from '../src/engine/sched/hash.js';
 import {SVC_F} from '../src/engine/constants.js';

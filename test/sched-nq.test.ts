@@ -1,7 +1,7 @@
 // nq — Never Queue (ip_vs_nq.c): the first idle (0 active) eligible server wins at once,
 // otherwise the minimum (active + 1) / weight, ties to the newer.
 import {describe, expect, it} from 'vitest';
-import {label, withDests} from './helpers/sched-fixture.js';
+import {label, withDests} from '../src/engine/sched/harness.js';
 
 describe('nq (ip_vs_nq.c)', () => {
   it('an idle server is returned immediately, whatever the weights', () => {

@@ -1,7 +1,7 @@
 // ovf — Weighted Overflow (ip_vs_ovf.c): candidates are not OVERLOAD, weight != 0 and
 // activeconns <= weight; the highest weight wins, ties keep the newer.
 import {describe, expect, it} from 'vitest';
-import {label, withDests} from './helpers/sched-fixture.js';
+import {label, withDests} from '../src/engine/sched/harness.js';
 
 describe('ovf (ip_vs_ovf.c)', () => {
   it('sends to the highest weight until its active connections exceed its weight, then overflows', () => {

@@ -1,7 +1,7 @@
 // Properties of all fourteen schedulers over random server sets and client sequences.
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
-import {SchedFixture, packet} from './helpers/sched-fixture.js';
+import {SchedFixture, packet} from '../src/engine/sched/harness.js';
 import {SVC_F} from '../src/engine/constants.js';
 import {lblcCache} from '../src/engine/sched/lblc.js';
 import type {Dest} from '../src/engine/types.js';

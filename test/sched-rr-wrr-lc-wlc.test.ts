@@ -1,7 +1,7 @@
 // rr, wrr, lc, wlc (ip_vs_rr.c, ip_vs_wrr.c, ip_vs_lc.c, ip_vs_wlc.c).
 // Dests are added in the order written; the kernel list (and every "first wins" tie) is newest first.
 import {describe, expect, it} from 'vitest';
-import {SchedFixture, label, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, label, withDests} from '../src/engine/sched/harness.js';
 
 const seq = (f: SchedFixture, n: number) => Array.from({length: n}, () => label(f.pick('192.0.2.1')));
 

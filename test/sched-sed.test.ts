@@ -1,7 +1,7 @@
 // sed — Shortest Expected Delay (ip_vs_sed.c): the wlc walk with overhead
 // activeconns + 1, inactive connections ignored, (__s64) cross-multiplication, ties to the newer.
 import {describe, expect, it} from 'vitest';
-import {label, withDests} from './helpers/sched-fixture.js';
+import {label, withDests} from '../src/engine/sched/harness.js';
 
 describe('sed (ip_vs_sed.c)', () => {
   it('worked example: A(w=1, act 0) vs B(w=3, act 1) → B (1/1 > 2/3), in either list order', () => {

@@ -2,7 +2,7 @@
 // consecutive buckets per round; key = (sport if sh-port) + ntohl(fold(saddr)); bucket with probe
 // offset o = (o + hash_32(key, 8)) & 255; sh-fallback probes (k + 2i) & 255 for k = 0..255.
 import {describe, expect, it} from 'vitest';
-import {SchedFixture, label, packet, withDests} from './helpers/sched-fixture.js';
+import {SchedFixture, label, packet, withDests} from '../src/engine/sched/harness.js';
 import {shBucket, shTable} from '../src/engine/sched/sh.js';
 import {IPPROTO_SCTP, IPPROTO_UDP, SVC_F} from '../src/engine/constants.js';
 

@@ -4,7 +4,7 @@
 // that maps to k without rejection: floor((k + ½)·2^32 / ceil) → high half k, low half ≈ 2^31.
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
-import {label, makeCtx, withDests} from './helpers/sched-fixture.js';
+import {label, makeCtx, withDests} from '../src/engine/sched/harness.js';
 import {randomBelow} from '../src/engine/sched/twos.js';
 
 const drawFor = (k: number, ceil: number) => Math.floor(((k + 0.5) * 2 ** 32) / ceil);

@@ -8,7 +8,7 @@ import {AuditLog} from '../src/store/actions.js';
 import {LocalBackend, ManualClock} from '../src/store/backend.js';
 import {UiSession} from '../src/store/session.js';
 import {compactAnsi, renderLineChart, renderSparkline, renderStackGauge, stripAnsi} from '../src/ui/charts.js';
-import {SimClock} from '../src/ui/clock.js';
+import {SimClock} from '../src/app/clock.js';
 import {type CommandContext, parseCommand} from '../src/ui/command-bar.js';
 
 const ctx: CommandContext = {

@@ -6,7 +6,7 @@ import {parseArgs} from 'node:util';
 import {stringify} from 'yaml';
 import {CaptureError, openCapture} from '../capture/pcap-read.js';
 import {DEFAULT_MAX_FRAMES, ReplaySource, type ReplayStats, replayDriver} from '../capture/replay.js';
-import {looksLikeIpvsadm} from '../ui/config.js';
+import {looksLikeIpvsadm} from '../app/config.js';
 import {engineSource} from '../metrics/source.js';
 import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
 import {MetricsListenError, type MetricsServer} from '../metrics/server.js';

@@ -1,6 +1,6 @@
 // `lvsdeck serve`: one engine in this process, operated by several people over ssh (and, with
 // --console, from this terminal too). See docs/ssh.md.
-import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/attach.js';
+import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sim/sync-attach.js';
 import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
 import type {MetricsServer} from '../metrics/server.js';
 import {simulationSource} from '../metrics/source.js';
@@ -182,7 +182,7 @@ export async function run(args: string[]): Promise<number> {
   let sim: Simulation;
   let message: string | undefined;
   if (a.config !== null) {
-    const {loadConfig} = await import('../ui/config.js');
+    const {loadConfig} = await import('../app/config.js');
     try {
       const c = loadConfig(a.config, {seed: a.seed, memory: a.memory, seedGiven: a.seedGiven, memoryGiven: a.memoryGiven});
       sim = c.sim;

@@ -1,5 +1,5 @@
 // `lvsdeck ui` (also what `lvsdeck` with no command runs): the live terminal UI.
-import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sync/attach.js';
+import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sim/sync-attach.js';
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
@@ -92,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
   let message: string | undefined;
   let sim: Simulation;
   if (config !== null) {
-    const {loadConfig} = await import('../ui/config.js');
+    const {loadConfig} = await import('../app/config.js');
     try {
       const c = loadConfig(config, {seed, memory, seedGiven, memoryGiven});
       sim = c.sim;
@@ -140,7 +140,7 @@ export async function run(args: string[]): Promise<number> {
   // React's production build: ~5-10 points less CPU and ~100 MB less memory (docs/tui-stack.md, "Rendering cost").
   // Set before React, Ink and the components load (run-app is imported below, not at the top).
   process.env.NODE_ENV ??= 'production';
-  const {runApp} = await import('../ui/run-app.js');
+  const {runApp} = await import('../app/run-app.js');
   try {
     return await runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock});
   } finally {

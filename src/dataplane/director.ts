@@ -2,7 +2,7 @@
 // (ip_vs_in for packets to a virtual address, ip_vs_out for packets forwarded from real servers),
 // and the verdict applied to the bytes before they are written back for the kernel to route on.
 import type {Addr} from '../engine/addr.js';
-import {CONN_F, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
+import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
 import type {Engine} from '../engine/engine.js';
 import type {Verdict} from '../engine/types.js';
 import {
@@ -281,8 +281,8 @@ export class Director {
 
   /** The real server a forwarded packet goes to: the entry's daddr:dport. */
   private inboundTarget(v: Verdict): {addr: Addr; port: number} | null {
-    const t = this.engine.table;
-    if (v.conn >= 0 && t.isLive(v.conn)) return {addr: t.destAddr(v.conn), port: t.dport[v.conn]!};
+    const c = this.engine.conns.view(v.conn);
+    if (c) return {addr: c.daddr, port: c.dport};
     // A one-packet (ONE_PACKET) entry expired as soon as it was used: take the destination.
     if (!v.dest) return null;
     return {addr: v.dest.addr, port: v.dest.port || this.frame.pkt.dport};
@@ -290,10 +290,8 @@ export class Director {
 
   /** The virtual service a reply appears to come from: the entry's vaddr:vport. */
   private outboundSource(v: Verdict): {addr: Addr; port: number} | null {
-    const t = this.engine.table;
-    if (v.conn >= 0 && t.isLive(v.conn) && !(t.flags[v.conn]! & CONN_F.TEMPLATE)) {
-      return {addr: t.virtualAddr(v.conn), port: t.vport[v.conn]!};
-    }
+    const c = this.engine.conns.view(v.conn);
+    if (c && !c.template) return {addr: c.vaddr, port: c.vport};
     const key = v.dest?.svc.key;
     if (!key || key.kind !== 'addr') return null;
     return {addr: key.addr, port: key.port || this.frame.pkt.sport};

@@ -1,11 +1,9 @@
 // The validated form of a scenario file (docs/scenario-format.md). Times are milliseconds of
 // virtual time; every item keeps its position in the file for error messages.
 import type {Addr, Af} from '../engine/addr.js';
+import type {Pos, TrafficEntry} from '../traffic/hook.js';
 
-export interface Pos {
-  line: number;
-  col: number;
-}
+export type {Pos, TrafficEntry};
 
 /** A scenario problem, printed as FILE:LINE:COL: message. */
 export class ScenarioError extends Error {
@@ -94,16 +92,6 @@ export type ActionItem =
   | {index: number; at: number; kind: 'sysctl'; settings: SysctlSetting[]; pos: Pos}
   | {index: number; at: number; kind: 'report'; items: ReportItem[]; pos: Pos};
 
-/** An entry of `traffic:` or `events:`, handed unchanged to the traffic hook. */
-export interface TrafficEntry {
-  key: 'traffic' | 'events';
-  index: number;
-  /** The entry as plain data (YAML converted to JS). */
-  spec: unknown;
-  pos: Pos;
-  /** Positions of the entry's own keys (for errors pointing at a field). */
-  keyPos: Record<string, Pos>;
-}
 
 export interface Scenario {
   file: string;

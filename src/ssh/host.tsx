@@ -4,13 +4,13 @@
 // publisher timer refreshes every session at the UI rate; a session whose client does not read
 // (bytes piling up in the ssh channel) is skipped until it drains, so it costs nothing and cannot
 // hold up the engine or the other sessions.
-import {inkMaxFps} from '../ui/run-app.js';
+import {inkMaxFps} from '../app/run-app.js';
 import {render, type Instance} from 'ink';
 import {App} from '../../components/App.js';
 import type {Simulation} from '../sim/simulation.js';
 import {AuditLog, type Role} from '../store/actions.js';
 import {UiSession} from '../store/session.js';
-import {SimClock} from '../ui/clock.js';
+import {SimClock} from '../app/clock.js';
 import {Presence} from './presence.js';
 import {SharedBackend} from './shared-backend.js';
 

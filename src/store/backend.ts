@@ -27,7 +27,7 @@ export interface ClockInfo {
   lagging: boolean;
 }
 
-/** The wall-clock driver of the simulation (src/ui/clock.ts implements it). */
+/** The wall-clock driver of the simulation (src/app/clock.ts implements it). */
 export interface ClockControl {
   info(): ClockInfo;
   setSpeed(x: number): void;

@@ -1,5 +1,5 @@
 // Scenario files' `traffic:` and `events:` entries, turned into drivers the scenario runner merges
-// on virtual time (the hook of src/scenario/traffic-hook.ts).
+// on virtual time (the hook of src/traffic/hook.ts).
 //
 //   traffic: - {at: 10s, for: 30s, kind: synflood, to: 10.0.0.1:80, rate: 20000, from: 198.18.0.0/15}
 //   events:  - {at: 20s, kind: fail, server: 10.1.0.11:8080}
@@ -9,8 +9,8 @@
 import {parseAddrPort} from '../engine/addr.js';
 import type {Engine} from '../engine/engine.js';
 import type {ServiceKey} from '../engine/types.js';
-import type {TrafficContext, TrafficDriver, TrafficEntry, TrafficHook} from '../scenario/traffic-hook.js';
-import {parseTime, UnitError} from '../scenario/units.js';
+import type {TrafficContext, TrafficDriver, TrafficEntry, TrafficHook} from './hook.js';
+import {parseTime, UnitError} from '../util/units.js';
 import {GENERATOR_KINDS, Generator, GeneratorError, type GeneratorSpec} from './generators.js';
 
 const TRAFFIC_KEYS = new Set(['at', 'for', 'kind', 'to', 'rate', 'from', 'request', 'response', 'hold', 'close',

@@ -7,7 +7,7 @@ import {type ClockControl, LocalBackend} from '../store/backend.js';
 import {UiSession} from '../store/session.js';
 import {App} from '../../components/App.js';
 import {SimClock} from './clock.js';
-import {setupTerminal} from './terminal.js';
+import {setupTerminal} from '../ui/terminal.js';
 
 export interface RunAppOptions {
   sim: Simulation;

@@ -1,9 +1,9 @@
 // Host the sync daemons of a long-running process (the live UI, serve): one manager, polled after
 // every advance of the simulation, reconciles sockets with the roles the engine records — started
 // by a flag here, by :--start-daemon in the command bar or by the Sync view's keys.
-import type {Simulation} from '../sim/simulation.js';
-import {udpTransport, parsePeer} from './daemon.js';
-import {SyncManager} from './manager.js';
+import type {Simulation} from './simulation.js';
+import {udpTransport, parsePeer} from '../sync/daemon.js';
+import {SyncManager} from '../sync/manager.js';
 
 export interface SyncHostOptions {
   roles?: ('master' | 'backup')[];

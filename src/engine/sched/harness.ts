@@ -2,15 +2,15 @@
 // scheduler hooks are called in the engine's order (addDest after linking at the head, delDest
 // before unlinking with AVAILABLE already cleared, updDest after an in-place edit), a deterministic
 // SchedContext (virtual clock, seeded or scripted random32, captured log) and packet builders.
-// Free of vitest so bench/sched.ts can reuse it.
-import {parseAddr, type Addr, type Af} from '../../src/engine/addr.js';
-import {DEST_F, IPPROTO_TCP} from '../../src/engine/constants.js';
-import {seededRng} from '../../src/engine/rng.js';
-import {Stats} from '../../src/engine/stats.js';
-import '../../src/engine/sched/index.js';
-import {findScheduler} from '../../src/engine/sched/registry.js';
-import type {Dest, Packet, SchedContext, SchedulerOps, Service} from '../../src/engine/types.js';
-import {DEFAULT_EXPIRATION} from '../../src/engine/sched/locality.js';
+// Free of vitest: the scheduler tests and bench/sched.ts share it.
+import {parseAddr, type Addr, type Af} from '../addr.js';
+import {DEST_F, IPPROTO_TCP} from '../constants.js';
+import {seededRng} from '../rng.js';
+import {Stats} from '../stats.js';
+import './index.js';
+import {findScheduler} from './registry.js';
+import type {Dest, Packet, SchedContext, SchedulerOps, Service} from '../types.js';
+import {DEFAULT_EXPIRATION} from './locality.js';
 
 export interface TestCtx extends SchedContext {
   now: number;

@@ -41,7 +41,8 @@ const SAME_AS: Record<string, string> = {'src/lab': 'src/dataplane'};
 
 function layerOf(file: string): string {
   const parts = file.split('/');
-  const key = parts[0] === 'src' ? `src/${parts[1]}` : parts[0]!;
+  // Files directly under src/ (bounds.ts) are shared utilities, like src/util.
+  const key = parts[0] === 'src' ? (parts.length === 2 ? 'src/util' : `src/${parts[1]}`) : parts[0]!;
   return SAME_AS[key] ?? key;
 }
 

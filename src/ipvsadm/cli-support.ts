@@ -1,6 +1,6 @@
 // Shared plumbing of `lvsdeck ipvsadm` and `lvsdeck sysctl`: the --state option, loading the
 // state file, and writing it back only after a successful, mutating command.
-import {BOUNDS, BoundError, readBoundedFile, readBoundedStream} from '../bounds.js';
+import {BOUNDS, BoundError, readBoundedFile, readBoundedStream} from '../util/bounds.js';
 import type {Engine} from '../engine/engine.js';
 import {StateError, defaultStatePath, loadStateFile, saveStateFile} from './state.js';
 import {StateLockError, withStateLock} from './state-lock.js';

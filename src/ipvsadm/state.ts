@@ -14,7 +14,7 @@ import {IpvsError} from '../engine/errors.js';
 import {TUNABLES} from '../engine/tunables.js';
 import type {ProtoName, ServiceKey, ServiceOptions} from '../engine/types.js';
 import {acceptedSchedulers} from './exec.js';
-import {BOUNDS, BoundError, readBoundedFile} from '../bounds.js';
+import {BOUNDS, BoundError, readBoundedFile} from '../util/bounds.js';
 import {resolveStateTarget} from './state-lock.js';
 import {getTunInfo, setTunInfo} from './tunnel.js';
 

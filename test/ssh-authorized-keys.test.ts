@@ -32,6 +32,28 @@ describe('authorized_keys: roles and names', () => {
     expect(r.keys[0]!.env).toEqual({LVSDECK_ROLE: 'operator'});
   });
 
+  test('repeated options follow sshd (auth-options.c): the first LVSDECK_ROLE counts, two from=/command= skip the line, the earliest expiry counts', () => {
+    const r = parseAuthorizedKeys([
+      `environment="LVSDECK_ROLE=reader",environment="LVSDECK_ROLE=admin" ${A} raise`,
+      `environment="LVSDECK_ROLE=admin",environment="LVSDECK_ROLE=reader" ${B} first-admin`,
+      `environment="LVSDECK_ROLE=bogus",environment="LVSDECK_ROLE=admin" ${C} bogus-first`,
+      `from="10.0.0.1",from="127.0.0.1" ${D} two-from`,
+      `command="who",command="ipvsadm -Ln" ${E} two-commands`,
+      `expiry-time="20990101",expiry-time="20200101",expiry-time="20980101" ${D} expiries`,
+    ].join('\n'));
+    expect(r.keys.map((k) => [k.name, k.role])).toEqual([
+      ['raise', 'reader'], ['first-admin', 'admin'], ['bogus-first', 'reader'], ['expiries', 'reader'],
+    ]);
+    expect(r.keys[0]!.env).toEqual({LVSDECK_ROLE: 'reader'});
+    expect(r.keys[3]!.expires).toBe(new Date(2020, 0, 1).getTime());
+    expect(r.warnings).toEqual(expect.arrayContaining([
+      {line: 1, message: "LVSDECK_ROLE given again ('admin'); the first one ('reader') counts"},
+      {line: 3, message: expect.stringMatching(/LVSDECK_ROLE=bogus: not one of .*; this key is a reader/)},
+      {line: 4, message: 'multiple from= options; line skipped'},
+      {line: 5, message: 'multiple command= options; line skipped'},
+    ]));
+  });
+
   test('the name is LVSDECK_USER, else the comment (cleaned), else the short fingerprint', () => {
     const r = parseAuthorizedKeys([`${A}   Alice   Smith \x07 `, B].join("\n"));
     expect(r.keys[0]!.name).toBe('Alice Smith');

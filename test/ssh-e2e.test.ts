@@ -153,10 +153,12 @@ describe.skipIf(!hasTools)('lvsdeck serve with the OpenSSH client', () => {
     keys(b, '2');
     for (const s of [a, b]) {
       await waitFor(s, /Services: 3 virtual, 7 real servers/);
+      // one key at a time, each waiting for the selection to move (a loaded machine draws late)
       for (let i = 0; i < 8; i++) {
-        if (/▸\s+-> 10\.1\.0\.11:8080/.test(capture(s))) break;
+        const before = capture(s).split('\n').find((l) => l.startsWith('▸')) ?? '';
+        if (/▸\s+-> 10\.1\.0\.11:8080/.test(before)) break;
         keys(s, 'j');
-        await sleep(120);
+        await until('the selection to move', () => (capture(s).split('\n').find((l) => l.startsWith('▸')) ?? '').slice(0, 30) !== before.slice(0, 30));
       }
       await waitFor(s, /▸\s+-> 10\.1\.0\.11:8080\s+Masq\s+3\s/);
     }

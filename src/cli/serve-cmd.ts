@@ -9,6 +9,7 @@ import {dirname, join, resolve} from 'node:path';
 import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
+import {escapeControls} from '../util/untrusted-text.js';
 
 export const usage = 'serve the live UI over ssh: --ssh ADDR:PORT --host-key FILE --authorized-keys FILE [--console] ...';
 
@@ -42,6 +43,10 @@ options:
   --max-sessions N        UI sessions at once, console included (default 16)
   --max-per-key N         UI sessions at once per key (default 4)
   --max-conns N           TCP connections at once, authenticated or not (default 64)
+  --max-startups N        unauthenticated connections at once (default: half of --max-conns, at
+                          most 16); when full, the oldest one still idle makes room
+  --per-source-startups N unauthenticated connections at once from one address (default 4)
+  --preauth-timeout SECONDS  time from TCP accept to the first authentication request (default 10)
   --auth-tries N          rejected attempts per connection before it is closed (default 6)
   --auth-burst N          failed logins per address before it is blocked (default 10)
   --auth-refill SECONDS   one failed login forgiven every SECONDS (default 30)
@@ -77,6 +82,9 @@ interface ServeArgs {
   maxSessions: number;
   maxPerKey: number;
   maxConns: number;
+  maxStartups: number | null;
+  perSourceStartups: number;
+  preauthSec: number;
   authTries: number;
   authBurst: number;
   authRefillSec: number;
@@ -98,7 +106,7 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
   const a: ServeArgs = {
     listen: {host: '127.0.0.1', port: 2222}, sync: {}, observe: {}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
     logFile: null, console: false, config: null, memory: DEMO_MEMORY, memoryGiven: false, seed: 1, seedGiven: false, speed: 1,
-    fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, authTries: 6, authBurst: 10, authRefillSec: 30,
+    fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, maxStartups: null, perSourceStartups: 4, preauthSec: 10, authTries: 6, authBurst: 10, authRefillSec: 30,
     authCooldownSec: 60, loginGraceSec: 20, exec: true,
   };
   for (let i = 0; i < args.length; i++) {
@@ -135,6 +143,9 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       case '--max-sessions': a.maxSessions = int(1, 1000); break;
       case '--max-per-key': a.maxPerKey = int(1, 1000); break;
       case '--max-conns': a.maxConns = int(1, 10000); break;
+      case '--max-startups': a.maxStartups = int(1, 10000); break;
+      case '--per-source-startups': a.perSourceStartups = int(1, 10000); break;
+      case '--preauth-timeout': a.preauthSec = int(1, 3600); break;
       case '--auth-tries': a.authTries = int(1, 100); break;
       case '--auth-burst': a.authBurst = int(1, 10000); break;
       case '--auth-refill': a.authRefillSec = int(1, 86400); break;
@@ -145,6 +156,9 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
       default:
         if (!takeSyncFlag(flag, val, a.sync) && !takeObserveFlag(flag, val, a.observe)) throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
     }
+  }
+  if (a.maxStartups !== null && a.maxConns > 1 && a.maxStartups >= a.maxConns) {
+    throw new Error(`--max-startups ${a.maxStartups} must be below --max-conns ${a.maxConns} (else idle connections can fill every slot)`);
   }
   if (!a.hostKey) throw new Error('--host-key FILE is required (it is created on first start)');
   if (!a.authorizedKeys) throw new Error('--authorized-keys FILE is required');
@@ -214,7 +228,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const logFile = a.logFile ? resolve(a.logFile) : null;
   const log = (line: string) => {
-    const text = `${new Date().toISOString()} lvsdeck serve: ${line}\n`;
+    // one line per call whatever the caller passed: client text never starts a forged line
+    const text = `${new Date().toISOString()} lvsdeck serve: ${escapeControls(line)}\n`;
     if (logFile) {
       try { appendFileSync(logFile, text); } catch { /* ignore */ }
     } else if (!a.console) process.stderr.write(text);
@@ -229,6 +244,7 @@ export async function run(args: string[]): Promise<number> {
   const server = new SshServer(host, {
     host: a.listen.host, port: a.listen.port, hostKey: hostKey.pem, authorizedKeysPath: resolve(a.authorizedKeys!),
     maxSessions: a.maxSessions, maxPerKey: a.maxPerKey, maxConns: a.maxConns, authTries: a.authTries,
+    maxStartups: a.maxStartups ?? undefined, perSourceStartups: a.perSourceStartups, preauthMs: a.preauthSec * 1000,
     loginGraceMs: a.loginGraceSec * 1000, exec: a.exec, log, event,
     limiter: {burst: a.authBurst, refillPerSec: 1 / a.authRefillSec, cooldownMs: a.authCooldownSec * 1000},
   });

@@ -1,8 +1,10 @@
 // The audit file: one JSON object per line, appended synchronously (changes are rare, and an
-// audit line must not be lost when the process dies right after). Created with mode 0600.
+// audit line must not be lost when the process dies right after). Created with mode 0600. Lines
+// are written with safeJson: no raw control, C1 or bidi character reaches whoever `cat`s the file.
 import {appendFileSync, closeSync, mkdirSync, openSync} from 'node:fs';
 import {dirname} from 'node:path';
 import type {AuditEntry} from '../store/actions.js';
+import {safeJson} from '../util/untrusted-text.js';
 
 export class JsonLinesFile {
   failed: string | null = null;
@@ -14,7 +16,7 @@ export class JsonLinesFile {
 
   append(obj: object): void {
     try {
-      appendFileSync(this.path, JSON.stringify(obj) + '\n');
+      appendFileSync(this.path, safeJson(obj) + '\n');
       this.failed = null;
     } catch (err) {
       this.failed = (err as Error).message;

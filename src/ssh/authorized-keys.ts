@@ -12,11 +12,15 @@
 //   no-X11-forwarding, no-user-rc, their positive forms, permitopen, permitlisten, tunnel,
 //   no-touch-required, verify-required.
 // - any other option (cert-authority, principals, typos) skips the line with a warning, as sshd does.
+// - repeated options follow sshd (auth-options.c, sshauthopt_parse): the first environment="NAME=..."
+//   of a NAME counts (a later LVSDECK_ROLE cannot raise or change the role); two from= or two
+//   command= options skip the line; of several expiry-time the earliest counts.
 // ssh2's utils.parseKey rejects option prefixes, so the options are split off here first.
 import {createHash} from 'node:crypto';
 import ssh2 from 'ssh2';
 import type {ParsedKey} from 'ssh2';
 import {ROLES, type Role} from '../store/actions.js';
+import {stripUnsafe} from '../util/untrusted-text.js';
 
 const {utils} = ssh2;
 
@@ -125,8 +129,7 @@ export function parseExpiry(v: string): number | null {
 }
 
 function cleanName(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]/g, '').replace(/\s+/g, ' ').trim().slice(0, 32);
+  return stripUnsafe(s).replace(/\s+/g, ' ').trim().slice(0, 32);
 }
 
 export function parseAuthorizedKeys(text: string): AuthorizedKeys {
@@ -171,19 +174,31 @@ export function parseAuthorizedKeys(text: string): AuthorizedKeys {
         case 'environment': {
           const v = need();
           const eq = v.indexOf('=');
-          if (eq <= 0) bad = `environment="${v}" is not NAME=VALUE`;
-          else env[v.slice(0, eq)] = v.slice(eq + 1);
+          if (eq <= 0) { bad = `environment="${v}" is not NAME=VALUE`; break; }
+          const envName = v.slice(0, eq);
+          // sshd (auth-options.c, sshauthopt_parse) keeps the first NAME= and ignores later ones
+          if (env[envName] === undefined) env[envName] = v.slice(eq + 1);
+          else if (env[envName] !== v.slice(eq + 1)) warn(`${envName} given again ('${v.slice(eq + 1).slice(0, 40)}'); the first one ('${env[envName]!.slice(0, 40)}') counts`);
           break;
         }
-        case 'from': from = need().split(',').map((x) => x.trim()).filter(Boolean); break;
+        case 'from':
+          // sshd refuses a line with two from= (or two command=) clauses
+          if (from !== null) { bad = 'multiple from= options'; break; }
+          from = need().split(',').map((x) => x.trim()).filter(Boolean);
+          break;
         case 'no-pty': noPty = true; break;
         case 'restrict': noPty = true; break;
         case 'pty': noPty = false; break;
-        case 'command': command = need(); break;
+        case 'command':
+          if (command !== null) { bad = 'multiple command= options'; break; }
+          command = need();
+          break;
         case 'expiry-time': {
           const v = need();
-          expires = parseExpiry(v);
-          if (expires === null) bad = `expiry-time="${v}" is not YYYYMMDD[HHMM[SS]]`;
+          const t = parseExpiry(v);
+          if (t === null) bad = `expiry-time="${v}" is not YYYYMMDD[HHMM[SS]]`;
+          // several: the earliest counts (as sshd)
+          else expires = expires === null ? t : Math.min(expires, t);
           break;
         }
         default:

@@ -13,6 +13,7 @@ import {CMD, IpvsadmInfo, OPT, parseIpvsadm, splitWords} from '../ipvsadm/parse.
 import {runSysctl} from '../ipvsadm/sysctl.js';
 import type {AuditEntry} from '../store/actions.js';
 import type {Peer} from '../store/session.js';
+import {safeJson} from '../util/untrusted-text.js';
 import {changeRecord} from './audit-file.js';
 
 export interface ExecContext {
@@ -62,7 +63,7 @@ export function runExec(line: string, ctx: ExecContext): ExecResult {
     case 'audit': {
       const n = args[0] === undefined ? 20 : Number(args[0]);
       if (!Number.isInteger(n) || n < 1 || n > 1000) return refuse('audit: want N (1..1000)');
-      return {stdout: ctx.audit().slice(-n).map((e) => JSON.stringify(changeRecord(e)) + '\n').join(''), stderr: '', code: 0};
+      return {stdout: ctx.audit().slice(-n).map((e) => safeJson(changeRecord(e)) + '\n').join(''), stderr: '', code: 0};
     }
     default:
       return refuse(`'${cmd.slice(0, 40)}' is not available over ssh: read-only listings only (try: help)`);

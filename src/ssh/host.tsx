@@ -3,7 +3,9 @@
 // Each session has its own UiSession store (view, selection, size) and its own Ink instance. One
 // publisher timer refreshes every session at the UI rate; a session whose client does not read
 // (bytes piling up in the ssh channel) is skipped until it drains, so it costs nothing and cannot
-// hold up the engine or the other sessions.
+// hold up the engine or the other sessions. Drawing costs about in proportion to the terminal's
+// area, so a session larger than CELLS_PER_FRAME cells is refreshed less often (its frames per
+// second times its cells stay within the budget of one full-rate 200x60 session).
 import {inkMaxFps} from '../app/run-app.js';
 import {render, type Instance} from 'ink';
 import {App} from '../../components/App.js';
@@ -35,6 +37,8 @@ export interface HostOptions {
   softBacklog?: number;
   /** Wall clock (tests). */
   now?: () => number;
+  /** Terminal cells a session may redraw per tick before its refresh rate is lowered (default 12000). */
+  cellsPerFrame?: number;
 }
 
 export interface AttachOptions {
@@ -53,6 +57,8 @@ export class UiHandle {
   /** Publishes skipped because the client was backed up. */
   skipped = 0;
   backlogged = false;
+  /** Publisher ticks to pass over before the next refresh (large terminals refresh less often). */
+  wait = 0;
   readonly opened = Date.now();
   private readonly closers: ((reason: string) => void)[] = [];
   readonly done: Promise<string>;
@@ -81,12 +87,14 @@ export class UiHandle {
 export class DeckHost {
   readonly clock: SimClock;
   readonly backend: SharedBackend;
-  readonly audit = new AuditLog(1000);
+  readonly audit = new AuditLog(1000, {refusalCapacity: 200});
   readonly presence = new Presence();
   readonly fps: number;
   private readonly handles = new Map<number, UiHandle>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly soft: number;
+  private readonly cellsPerFrame: number;
+  private readonly now: () => number;
   /** Publisher cost (wall ms) over the last ticks, for the status line. */
   readonly perf = {ticks: 0, refreshMs: 0, skipped: 0};
 
@@ -95,6 +103,8 @@ export class DeckHost {
     this.backend = new SharedBackend(o.sim, this.clock);
     this.fps = o.fps ?? 10;
     this.soft = o.softBacklog ?? 64 * 1024;
+    this.cellsPerFrame = o.cellsPerFrame ?? 12_000;
+    this.now = o.now ?? Date.now;
   }
 
   start(): void {
@@ -105,6 +115,7 @@ export class DeckHost {
   /** End every session and stop the clock. */
   stop(reason = 'server stopping'): void {
     for (const h of [...this.handles.values()]) this.close(h, reason);
+    this.audit.flushRefusals(this.now(), true);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.clock.stop();
@@ -136,8 +147,13 @@ export class DeckHost {
         h.session.refresh(true);
         continue;
       }
+      if (h.wait > 0) { h.wait--; continue; }
+      const {cols, rows} = h.session.state.size;
+      h.wait = Math.ceil((cols * rows) / this.cellsPerFrame) - 1;
       h.session.refresh();
     }
+    // once a second: the counts of refusals that were not listed (audit rate limit)
+    if (this.perf.ticks % this.fps === 0) this.audit.flushRefusals(this.now());
     this.perf.ticks++;
     this.perf.refreshMs += performance.now() - t0;
   }

@@ -1,7 +1,8 @@
 // Ink over an ssh channel (docs/tui-stack.md, "Ink over ssh"): there is no server-side pty, so the adapters
 // do what a tty would: \n -> \r\n (ONLCR), isTTY, columns/rows and 'resize' on window-change,
 // and a no-op setRawMode/ref/unref on the input (the client's ssh already made its tty raw).
-import {Writable} from 'node:stream';
+import {Readable, Writable} from 'node:stream';
+import {StringDecoder} from 'node:string_decoder';
 
 export interface PtyInfo {
   cols: number;
@@ -62,4 +63,92 @@ export function asTtyIn<T extends object>(channel: T): NodeJS.ReadStream {
   c.ref = () => channel;
   c.unref = () => channel;
   return channel as unknown as NodeJS.ReadStream;
+}
+
+export interface InputLimits {
+  /** Characters a session may send at once before the rate applies. */
+  burst: number;
+  /** Characters per second after the burst. */
+  perSec: number;
+  /** Characters handed to the UI per tick at most (one tick's work on the shared event loop). */
+  perTick: number;
+  tickMs: number;
+  /** Characters held back at most; beyond, the channel is paused (ssh flow control backs the client up). */
+  maxQueued: number;
+}
+
+/** Typing, key repeat and pasting a command line fit; a flood of keys is spread out. */
+export const INPUT_LIMITS: InputLimits = {burst: 1024, perSec: 256, perTick: 32, tickMs: 25, maxQueued: 16 * 1024};
+
+/**
+ * A session's keys on their way from the ssh channel to Ink, at a bounded rate: every key
+ * re-renders the session's UI on the event loop the engine and the other sessions share, and a
+ * pasted megabyte of keys stalled that loop for most of a second. Characters beyond the rate wait
+ * here (bounded, then the channel is paused) and are handed over a tick at a time.
+ */
+export class InputThrottle extends Readable {
+  private queue = '';
+  private tokens: number;
+  private at: number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private paused = false;
+  private readonly decoder = new StringDecoder('utf8');
+  /** Characters received / held back at most (for tests and the soak). */
+  received = 0;
+  peakQueued = 0;
+
+  constructor(private readonly src: NodeJS.ReadableStream, private readonly o: InputLimits = INPUT_LIMITS,
+    private readonly now: () => number = () => performance.now()) {
+    super();
+    this.tokens = o.burst;
+    this.at = now();
+    src.on('data', (d: Buffer | string) => this.onData(typeof d === 'string' ? d : this.decoder.write(d)));
+    src.on('close', () => this.stop());
+  }
+
+  override _read(): void { /* data is pushed as the rate allows */ }
+
+  private onData(s: string): void {
+    if (this.destroyed) return;
+    this.received += s.length;
+    this.queue += s;
+    this.peakQueued = Math.max(this.peakQueued, this.queue.length);
+    if (this.queue.length >= this.o.maxQueued && !this.paused) {
+      this.paused = true;
+      this.src.pause();
+    }
+    if (!this.timer) this.drain();
+  }
+
+  private drain(): void {
+    this.timer = null;
+    const t = this.now();
+    this.tokens = Math.min(this.o.burst, this.tokens + ((t - this.at) / 1000) * this.o.perSec);
+    this.at = t;
+    let n = Math.min(this.queue.length, this.o.perTick, Math.floor(this.tokens));
+    // never split a surrogate pair
+    if (n > 0 && n < this.queue.length && /[\ud800-\udbff]/.test(this.queue[n - 1]!)) n--;
+    if (n > 0) {
+      const piece = this.queue.slice(0, n);
+      this.queue = this.queue.slice(n);
+      this.tokens -= n;
+      this.push(piece);
+    }
+    if (this.paused && this.queue.length < this.o.maxQueued / 2) {
+      this.paused = false;
+      this.src.resume();
+    }
+    if (this.queue.length > 0 && !this.destroyed) this.timer = setTimeout(() => this.drain(), this.o.tickMs);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue = '';
+    if (!this.destroyed) this.push(null);
+  }
 }

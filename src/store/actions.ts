@@ -7,6 +7,7 @@ import type {Addr} from '../engine/addr.js';
 import {formatAddrPort} from '../engine/addr.js';
 import type {DestOptions, ServiceKey} from '../engine/types.js';
 import type {Backend, Command} from './backend.js';
+import {escapeControls} from '../util/untrusted-text.js';
 
 /** An operator change: exactly a backend Command (plain data, recorded in the audit log). */
 export type Op = Command;
@@ -102,18 +103,67 @@ export interface AuditEntry {
   key?: string;
 }
 
-/** The audit trail of operator changes, shared by every session of one instance. */
+export interface AuditLogOptions {
+  /** Refused attempts kept for the view, apart from the changes (default 100). */
+  refusalCapacity?: number;
+  /** Refused attempts one session may record in a burst (default 10)... */
+  refusalBurst?: number;
+  /** ...and per wall second after it (default 0.5). Beyond that they are counted, not listed. */
+  refusalsPerSec?: number;
+  /** A session's count of unlisted refusals is written out this long after its last one (default 10 s). */
+  refusalQuietMs?: number;
+}
+
+interface RefusalBucket {
+  tokens: number;
+  at: number;
+  /** Refusals counted but not listed since the last summary. */
+  suppressed: number;
+  last: Omit<AuditEntry, 'seq'> | null;
+}
+
+/**
+ * The audit trail of operator changes, shared by every session of one instance. Changes (ok or
+ * failed) and refusals are kept apart, each with its own bound, so a flood of refused key presses
+ * can never push a real change out of view. Each session may record a burst of refusals, then a
+ * few per second; the ones beyond are counted and written as one summary entry once the session
+ * goes quiet (or ends: flushRefusals). Every client-supplied string is escaped when recorded.
+ */
 export class AuditLog {
-  private entries: AuditEntry[] = [];
+  private changes: AuditEntry[] = [];
+  private refusals: AuditEntry[] = [];
+  private merged: AuditEntry[] | null = [];
   private seq = 0;
   private listeners = new Set<() => void>();
   private sinks = new Set<(e: AuditEntry) => void>();
-  constructor(readonly capacity = 500) {}
+  private readonly buckets = new Map<string, RefusalBucket>();
+  private readonly refusalCapacity: number;
+  private readonly burst: number;
+  private readonly perSec: number;
+  private readonly quietMs: number;
+  /** Refused attempts counted but not listed (rate limit), in total. */
+  unlistedRefusals = 0;
 
-  record(e: Omit<AuditEntry, 'seq'>): AuditEntry {
+  constructor(readonly capacity = 500, o: AuditLogOptions = {}) {
+    this.refusalCapacity = o.refusalCapacity ?? 100;
+    this.burst = o.refusalBurst ?? 10;
+    this.perSec = o.refusalsPerSec ?? 0.5;
+    this.quietMs = o.refusalQuietMs ?? 10_000;
+  }
+
+  /** Record an entry; a refusal over its session's rate is only counted (returns null). */
+  record(e: Omit<AuditEntry, 'seq'>): AuditEntry | null {
+    const clean = escapeEntry(e);
+    if (clean.outcome === 'refused' && !this.admitRefusal(clean)) return null;
+    return this.store(clean);
+  }
+
+  private store(e: Omit<AuditEntry, 'seq'>): AuditEntry {
     const full = {...e, seq: ++this.seq};
-    this.entries.push(full);
-    if (this.entries.length > this.capacity) this.entries.shift();
+    const buf = full.outcome === 'refused' ? this.refusals : this.changes;
+    buf.push(full);
+    if (buf.length > (buf === this.refusals ? this.refusalCapacity : this.capacity)) buf.shift();
+    this.merged = null;
     for (const s of this.sinks) {
       try { s(full); } catch { /* a failing sink (disk full) must not stop the change */ }
     }
@@ -121,8 +171,51 @@ export class AuditLog {
     return full;
   }
 
+  private admitRefusal(e: Omit<AuditEntry, 'seq'>): boolean {
+    const id = `${e.session ?? '-'}/${e.user}`;
+    let b = this.buckets.get(id);
+    if (!b) {
+      b = {tokens: this.burst, at: e.wall, suppressed: 0, last: null};
+      this.buckets.set(id, b);
+    }
+    b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, e.wall - b.at) / 1000) * this.perSec);
+    b.at = e.wall;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      if (b.suppressed > 0) this.summarize(b);
+      return true;
+    }
+    b.suppressed++;
+    b.last = e;
+    this.unlistedRefusals++;
+    return false;
+  }
+
+  private summarize(b: RefusalBucket): void {
+    const last = b.last!;
+    const n = b.suppressed;
+    b.suppressed = 0;
+    b.last = null;
+    this.store({...last, what: `${n} more refused attempt${n === 1 ? '' : 's'} not listed (rate limit), the last: ${last.what}`,
+      result: `${last.result}; ${n} not listed`});
+  }
+
+  /**
+   * Write the summary of unlisted refusals for sessions quiet since `quietMs` before `now` (wall
+   * ms), or for every session with `force` (server stopping); forget quiet buckets.
+   */
+  flushRefusals(now: number, force = false): void {
+    for (const [id, b] of this.buckets) {
+      const quiet = now - b.at >= this.quietMs;
+      if (b.suppressed > 0 && (quiet || force)) this.summarize(b);
+      if (b.suppressed === 0 && (quiet || force)) this.buckets.delete(id);
+    }
+  }
+
+  /** Changes and the kept refusals, oldest first. */
   list(): readonly AuditEntry[] {
-    return this.entries;
+    if (!this.merged) this.merged = mergeBySeq(this.changes, this.refusals);
+    return this.merged;
   }
 
   get lastSeq(): number {
@@ -139,6 +232,32 @@ export class AuditLog {
     this.sinks.add(fn);
     return () => this.sinks.delete(fn);
   }
+}
+
+function mergeBySeq(a: AuditEntry[], b: AuditEntry[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.seq < b[j]!.seq)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
+}
+
+function escapeValue(v: AuditValue | null): AuditValue | null {
+  if (!v) return v;
+  const out: AuditValue = {};
+  for (const [k, x] of Object.entries(v)) out[escapeControls(k)] = typeof x === 'string' ? escapeControls(x) : x;
+  return out;
+}
+
+/** Every string of an entry with control and bidi characters escaped (they reach other terminals). */
+function escapeEntry(e: Omit<AuditEntry, 'seq'>): Omit<AuditEntry, 'seq'> {
+  return {
+    ...e, user: escapeControls(e.user), what: escapeControls(e.what), target: escapeControls(e.target),
+    change: escapeControls(e.change), result: escapeControls(e.result), old: escapeValue(e.old), new: escapeValue(e.new),
+    ...(e.from !== undefined ? {from: escapeControls(e.from)} : {}), ...(e.key !== undefined ? {key: escapeControls(e.key)} : {}),
+  };
 }
 
 export interface ActionResult {

@@ -82,7 +82,7 @@ describe('director: NAT both ways on real bytes', () => {
     expect(formatAddr(fwd!.pkt.dst)).toBe('198.18.2.13');
     expect(fwd!.pkt.dport).toBe(80);
     expect(ipChecksumOk(fwd!) && l4ChecksumOk(fwd!)).toBe(true);
-    expect(engine.table.count).toBe(1);
+    expect(engine.conns.count).toBe(1);
     const [back] = send(v4SynAck());
     expect(formatAddr(back!.pkt.src)).toBe('198.18.0.10');
     expect(back!.pkt.sport).toBe(80);

@@ -3,7 +3,7 @@
 import {readStdin, runOnStateFile} from '../ipvsadm/cli-support.js';
 import {runIpvsadm} from '../ipvsadm/exec.js';
 
-export const usage = 'ipvsadm syntax on the saved configuration: [--state FILE] -A/-a/-L/-S/-R ... (see -h)';
+export const usage = 'ipvsadm syntax on the saved configuration: [--state FILE | --director] -A/-a/-L/-S/-R ... (see -h)';
 
 export async function run(args: string[]): Promise<number> {
   // standard input is read before the state file is locked, so a slow writer does not hold the lock
@@ -12,8 +12,14 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (wantsStdin) stdin = await readStdin();
   } catch (err) {
-    process.stderr.write(`lvsdeck: ${(err as Error).message}\n`);
+    process.stderr.write(`lvsdeck: ${(err as Error).message}
+`);
     return 1;
+  }
+  if (args[0] === '--director') {
+    // the running data plane's live engine (docs/dataplane.md)
+    const {runAgainstDirector} = await import('../dataplane/control.js');
+    return runAgainstDirector('ipvsadm', args.slice(1), stdin);
   }
   return runOnStateFile(args, (engine, rest) => runIpvsadm(engine, rest, {stdin}));
 }

@@ -112,12 +112,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write('lvsdeck: --dev and --memory host go with --dataplane tun\n');
     return 2;
   }
-  let clock;
+  let clock, stopDataplane = () => {};
   if (dataplane !== null) {
     const {startDataplaneForCli} = await import('../dataplane/cli.js');
     const started = startDataplaneForCli(sim, {dev, hostMemory: hostMem});
     if (!started) return 1;
     clock = started.clock;
+    stopDataplane = started.stop;
     message = [message, started.message].filter(Boolean).join('; ');
   }
   let replay: {readonly error: string | null} | null = null;
@@ -133,6 +134,7 @@ export async function run(args: string[]): Promise<number> {
     finishCapture = startCaptureOut(sim.engine, observe);
   } catch (err) {
     await metrics?.close();
+    stopDataplane();
     process.stderr.write(`lvsdeck: ${err instanceof CaptureError ? `--replay ${replayFile}: ` : ''}${(err as Error).message}\n`);
     return 2;
   }
@@ -147,6 +149,7 @@ export async function run(args: string[]): Promise<number> {
     finishCapture();
     await metrics?.close();
     if (replay?.error) process.stderr.write(`lvsdeck: --replay ${replayFile}: stopped: ${replay.error}\n`);
+    stopDataplane();
   }
 }
 

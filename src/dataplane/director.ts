@@ -184,6 +184,12 @@ export class Director {
     const f = this.frame, p = f.pkt;
     switch (v.action) {
       case 'forward': {
+        if (this.engine.conns.view(v.conn)?.fwd !== 'masq' && v.dest && v.dest.fwd !== 'masq') {
+          // direct routing / tunnelling need a TAP device or encapsulation: handed on unchanged
+          this.counters.passed++;
+          this.emit(off, f.len);
+          return;
+        }
         const target = this.inboundTarget(v);
         if (!target) { this.counters.dropped++; return; }
         if (p.icmp) natIcmp(f, true, target.addr, target.port);

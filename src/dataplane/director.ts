@@ -184,7 +184,8 @@ export class Director {
     const f = this.frame, p = f.pkt;
     switch (v.action) {
       case 'forward': {
-        if (this.engine.conns.view(v.conn)?.fwd !== 'masq' && v.dest && v.dest.fwd !== 'masq') {
+        const fwd = this.engine.conns.view(v.conn)?.fwd ?? v.dest?.fwd ?? 'masq';
+        if (fwd !== 'masq') {
           // direct routing / tunnelling need a TAP device or encapsulation: handed on unchanged
           this.counters.passed++;
           this.emit(off, f.len);

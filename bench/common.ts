@@ -1,18 +1,48 @@
 // Shared benchmark plumbing: repeated timed runs reported as min/median/max, and the figure rows
-// written to BENCHMARKS.md. Every throughput figure is paired with a baseline measured in the
-// same run, because these machines are shared and noisy.
+// written to BENCHMARKS.md. Ratios are only ever taken against a figure measured in the same run,
+// because these machines are shared and noisy.
 import {performance} from 'node:perf_hooks';
 
+/**
+ * One row of BENCHMARKS.md. A ratio exists only where `baseline` names another figure measured in
+ * the same run (bench/run.ts resolves it and computes value ÷ baseline); a target is a separate
+ * limit on the value or on that ratio, reported as met or missed. Constants are never baselines.
+ */
 export interface BenchFigure {
+  /** Short stable key other figures use as their `baseline`. */
+  id?: string;
   figure: string;
   value: number;
   unit: string;
-  baseline: number;
-  ratio: number;
-  /** Optional spread and target for the report. */
+  /** Spread of the repeats (value is their median). */
   min?: number;
   max?: number;
-  target?: string;
+  /** The id of the figure this one is divided by (same unit, same run). */
+  baseline?: string;
+  target?: BenchTarget;
+}
+
+export interface BenchTarget {
+  /** What the limit applies to: the figure's value (in its unit) or its ratio to the baseline. */
+  of: 'value' | 'ratio';
+  op: '<' | '<=' | '>=' | '>';
+  limit: number;
+  /** Why this limit, shown beside it. */
+  why?: string;
+}
+
+export function meets(t: BenchTarget, x: number): boolean {
+  switch (t.op) {
+    case '<': return x < t.limit;
+    case '<=': return x <= t.limit;
+    case '>=': return x >= t.limit;
+    case '>': return x > t.limit;
+  }
+}
+
+/** A figure from a spread of repeats. */
+export function spreadFigure(figure: string, s: Spread, unit: string, extra: Partial<BenchFigure> = {}): BenchFigure {
+  return {figure, value: s.median, min: s.min, max: s.max, unit, ...extra};
 }
 
 export interface Spread {

@@ -1,8 +1,12 @@
-// Subcommands of the `lvsdeck` binary, loaded lazily so each pays only for what it imports
-// (Ink alone costs ~0.5 s to load). Each module exports `run(args): Promise<number>` (exit code).
-export type CommandModule = {run(args: string[]): Promise<number>; usage: string};
+// Subcommands of the `lvsdeck` binary: each one's spec (src/cli/specs.ts, cheap) and its module,
+// loaded lazily so each command pays only for what it imports (Ink alone costs ~0.5 s to load).
+// Each module exports `run(args): Promise<number>` (the exit code).
+import type {CommandSpec} from './args.js';
+import {COMMAND_SPECS} from './specs.js';
 
-export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+export type CommandModule = {run(args: string[]): Promise<number>};
+
+const LOADERS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo-cmd.js'),
   sync: () => import('./sync-cmd.js'),
   ui: () => import('./ui-cmd.js'),
@@ -13,3 +17,6 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   lab: () => import('./lab-cmd.js'),
   replay: () => import('./replay-cmd.js'),
 };
+
+export const COMMANDS: ReadonlyMap<string, {spec: CommandSpec; load: () => Promise<CommandModule>}> = new Map(
+  COMMAND_SPECS.map((spec) => [spec.name, {spec, load: LOADERS[spec.name]!}]));

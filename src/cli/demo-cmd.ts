@@ -1,30 +1,45 @@
 // `lvsdeck demo`: run the embedded demo headless and print a summary every virtual few seconds.
 import {buildDemo} from '../demo/default-config.js';
 import {SECOND} from '../engine/constants.js';
-import {parseTime as parseDuration} from '../scenario/units.js';
+import {parseTime} from '../scenario/units.js';
+import {intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
+import {DEMO_SPEC} from './specs.js';
 
-export const usage = 'run the embedded demo headless: [--for 30s] [--every 5s] [--synflood RATE]';
+interface DemoArgs {
+  total: number;
+  every: number;
+  flood: number;
+  seed: number;
+}
+
+export function parseDemoArgs(args: string[]): DemoArgs {
+  const {values} = parseCommandArgs(DEMO_SPEC, args);
+  const time = (name: string, dflt: number) => {
+    const v = stringValue(values, name);
+    return v === undefined ? dflt : unitValue(name, v, parseTime);
+  };
+  const flood = stringValue(values, 'synflood');
+  const seed = stringValue(values, 'seed');
+  return {
+    total: time('for', 30 * SECOND),
+    every: time('every', 5 * SECOND),
+    flood: flood === undefined ? 0 : numberValue('synflood', flood, 0, 10_000_000),
+    seed: seed === undefined ? 1 : intValue('seed', seed, 0, 2 ** 31),
+  };
+}
 
 export async function run(args: string[]): Promise<number> {
-  let total = 30 * SECOND, every = 5 * SECOND, flood = 0;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const val = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    try {
-      if (a === '--for') total = parseDuration(val());
-      else if (a === '--every') every = parseDuration(val());
-      else if (a === '--synflood') flood = Number(val());
-      else throw new Error(`unknown option ${a}`);
-    } catch (err) {
-      process.stderr.write(`lvsdeck demo: ${(err as Error).message}\n`);
-      return 2;
-    }
+  let o: DemoArgs;
+  try {
+    o = parseDemoArgs(args);
+    if (!(o.every > 0)) throw new UsageError('--every must be more than 0');
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`lvsdeck demo: ${err.message}\n`);
+    return 2;
   }
-  const sim = buildDemo();
+  const {total, every, flood} = o;
+  const sim = buildDemo(o.seed);
   if (flood > 0) sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: flood});
   const e = sim.engine;
   for (let t = every; t <= total; t += every) {

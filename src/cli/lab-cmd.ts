@@ -1,37 +1,40 @@
 // `lvsdeck lab up [--servers N] | down | status`: the network-namespace lab for the real data plane.
 import {LabError, formatLabStatus, labDown, labStatus, labUp, requireRoot} from '../lab/lab.js';
-
-export const usage = 'network-namespace lab for --dataplane tun: up [--servers N] | down | status';
+import {intValue, parseCommandArgs, stringValue, UsageError} from './args.js';
+import {LAB_SPEC} from './specs.js';
 
 export async function run(args: string[]): Promise<number> {
-  const [verb, ...rest] = args;
+  let verb: string, servers = 3;
+  try {
+    const {values, positionals} = parseCommandArgs(LAB_SPEC, args);
+    verb = positionals[0]!;
+    const serversText = stringValue(values, 'servers');
+    if (verb !== 'up' && verb !== 'down' && verb !== 'status') throw new UsageError(`unknown action '${verb}' (usage: ${LAB_SPEC.usage})`);
+    if (serversText !== undefined && verb !== 'up') throw new UsageError(`lab ${verb} takes no options`);
+    // the lab module bounds the count itself (its RangeError is reported below)
+    if (serversText !== undefined) servers = intValue('servers', serversText, 0, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`lvsdeck lab: ${err.message}\n`);
+    return 2;
+  }
   try {
     switch (verb) {
       case 'up': {
-        let servers = 3;
-        for (let i = 0; i < rest.length; i++) {
-          if (rest[i] === '--servers' && /^\d+$/.test(rest[i + 1] ?? '')) servers = Number(rest[++i]);
-          else throw new LabError(`lab up: unknown argument '${rest[i]}' (usage: lab up [--servers N])`);
-        }
         const r = await labUp(servers);
         process.stdout.write(r.created ? 'lab: created\n' : 'lab: already up\n');
         process.stdout.write(formatLabStatus(r.status));
         return 0;
       }
       case 'down': {
-        if (rest.length) throw new LabError('lab down takes no arguments');
         const removed = labDown();
         process.stdout.write(removed.length ? `lab: removed ${removed.join(' ')}\n` : 'lab: nothing to remove\n');
         return 0;
       }
       case 'status':
-        if (rest.length) throw new LabError('lab status takes no arguments');
         requireRoot('lvsdeck lab status');
         process.stdout.write(formatLabStatus(labStatus()));
         return 0;
-      default:
-        process.stderr.write(`usage: lvsdeck lab up [--servers N] | down | status\n`);
-        return 2;
     }
   } catch (e) {
     if (e instanceof LabError || e instanceof RangeError) {

@@ -1,5 +1,15 @@
 // `lvsdeck [COMMAND] ARGS...`: dispatch to a subcommand; with none, open the live demo.
+// Help and usage errors come from the command specs alone: no command module is loaded for them.
+import {formatHelp, parseCommandArgs, UsageError} from './args.js';
 import {COMMANDS} from './commands.js';
+
+function globalHelp(): string {
+  const lines = ['usage: lvsdeck [COMMAND] [ARGS...]', '', 'commands:'];
+  for (const [name, {spec}] of COMMANDS) lines.push(`  ${name.padEnd(10)} ${spec.summary}`);
+  lines.push('', 'With no command, lvsdeck runs the live UI on the embedded demo (see lvsdeck ui --help).',
+    'lvsdeck COMMAND --help describes a command.');
+  return lines.join('\n') + '\n';
+}
 
 export async function main(argv: string[]): Promise<number> {
   // `lvsdeck ... | head` closes our stdout early: that ends the output, it is not a crash.
@@ -9,20 +19,30 @@ export async function main(argv: string[]): Promise<number> {
   });
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
-    const lines = ['usage: lvsdeck [COMMAND] [ARGS...]', '', 'commands:'];
-    for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).usage}`);
-    lines.push('', 'With no command, lvsdeck runs the live demo on an embedded default configuration.');
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(globalHelp());
     return 0;
   }
+  let name = 'ui', args = argv;
   if (first !== undefined && !first.startsWith('-')) {
-    const load = COMMANDS[first];
-    if (!load) {
+    if (!COMMANDS.has(first)) {
       process.stderr.write(`lvsdeck: unknown command '${first}' (try lvsdeck --help)\n`);
       return 2;
     }
-    return (await load()).run(rest);
+    name = first;
+    args = rest;
   }
-  const fallback = COMMANDS.ui ?? COMMANDS.demo!;
-  return (await fallback()).run(argv);
+  const command = COMMANDS.get(name)!;
+  if (!command.spec.passthrough) {
+    try {
+      if (parseCommandArgs(command.spec, args).help) {
+        process.stdout.write(formatHelp(command.spec));
+        return 0;
+      }
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`lvsdeck ${name}: ${err.message}\n`);
+      return 2;
+    }
+  }
+  return (await command.load()).run(args);
 }

@@ -2,13 +2,13 @@
 // capture into the engine on the capture's own timestamps and print the same reports as
 // `lvsdeck run` (docs/replay.md).
 import {readFileSync, statSync} from 'node:fs';
-import {parseArgs} from 'node:util';
 import {stringify} from 'yaml';
 import {CaptureError, openCapture} from '../capture/pcap-read.js';
 import {DEFAULT_MAX_FRAMES, ReplaySource, type ReplayStats, replayDriver} from '../capture/replay.js';
 import {looksLikeIpvsadm} from '../app/config.js';
 import {engineSource} from '../metrics/source.js';
-import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
+import {readObserveOptions} from './observe-args.js';
 import {MetricsListenError, type MetricsServer} from '../metrics/server.js';
 import type {Engine} from '../engine/engine.js';
 import {parseScenario} from '../scenario/load.js';
@@ -17,32 +17,8 @@ import {renderText, runScenario} from '../scenario/runner.js';
 import {ScenarioError} from '../scenario/types.js';
 import {parseTime} from '../scenario/units.js';
 import {progressBar} from './replay-progress.js';
-
-export const usage = 'feed a capture into the engine: FILE.pcap|FILE.pcapng [--config F] [--speed X|--as-fast-as-possible] [--json]';
-
-const HELP = `usage: lvsdeck replay FILE.pcap|FILE.pcapng [options]
-
-Feeds the packets of a capture (pcap or pcapng; Ethernet with VLAN tags, Linux cooked v1/v2,
-raw IP, BSD loopback; IPv4/IPv6; TCP, UDP, SCTP, ICMP) into the engine on the capture's own
-timestamps, the first packet at virtual time 0, each in the direction a scenario's packets take.
-Prints the same reports as lvsdeck run: the config's report: items, else ipvsadm -Ln --stats and
-ipvsadm -Lnc at the end. A summary of what was read goes to stderr.
-
-  --config FILE        director setup: a scenario file (sysctl, rules, report, actions...) or an
-                       ipvsadm-save file
-  --speed X            pace the replay at X times the capture's speed in wall time (with --metrics:
-                       watch it live)
-  --as-fast-as-possible  no pacing (the default)
-  --until TIME         end of the run (virtual time), default: the last packet
-  --json               one JSON document (schema lvsdeck.run/1) instead of the report text
-  --trace              one line per packet: what the engine did and why
-  --packets            with --json: per-packet verdict records
-  --max-conns N        with --json: list at most N connection entries
-  --max-packets N      refuse captures with more than N packets (default ${DEFAULT_MAX_FRAMES})
-  --keep-outgoing      also feed packets the capturing host sent (dropped by default: a director's
-                       own transmissions are not its input)
-  --no-progress        no progress bar (it is shown on stderr when stderr is a terminal)
-${OBSERVE_HELP}`;
+import {intValue, numberValue, type OptionValues, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
+import {REPLAY_SPEC} from './specs.js';
 
 const DEFAULT_REPORT = 'report:\n  - -Ln --stats\n  - -Lnc\n';
 
@@ -63,65 +39,37 @@ function summary(file: string, s: ReplayStats): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const observe: ObserveOptions = {};
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args, allowPositionals: true, strict: true,
-      options: {
-        'config': {type: 'string'}, 'speed': {type: 'string'}, 'as-fast-as-possible': {type: 'boolean'},
-        'until': {type: 'string'}, 'json': {type: 'boolean'}, 'trace': {type: 'boolean'}, 'packets': {type: 'boolean'},
-        'max-conns': {type: 'string'}, 'max-packets': {type: 'string'}, 'keep-outgoing': {type: 'boolean'},
-        'no-progress': {type: 'boolean'}, 'metrics': {type: 'string'}, 'metrics-public': {type: 'boolean'},
-        'capture-out': {type: 'string'}, 'help': {type: 'boolean', short: 'h'},
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`lvsdeck replay: ${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
-  const o = parsed.values;
-  if (o.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const fail = (msg: string, code = 2) => {
     process.stderr.write(`lvsdeck replay: ${msg}\n`);
     return code;
   };
-  if (parsed.positionals.length !== 1) return fail(parsed.positionals.length ? `one capture file, got ${parsed.positionals.length}` : `a capture file is needed\n${HELP}`);
-  const file = parsed.positionals[0]!;
+  let o: OptionValues, file: string, observe: ObserveOptions;
   let speed: number | null = null, until: number | null = null, maxConns = Infinity, maxFrames = DEFAULT_MAX_FRAMES;
   try {
-    if (o.speed !== undefined) {
-      if (o['as-fast-as-possible']) throw new Error('--speed and --as-fast-as-possible exclude each other');
-      speed = Number(o.speed);
-      if (!(speed > 0) || speed > 1e6) throw new Error(`--speed wants 0 < X <= 1000000, got '${o.speed}'`);
+    const parsed = parseCommandArgs(REPLAY_SPEC, args);
+    o = parsed.values;
+    file = parsed.positionals[0]!;
+    const str = (name: string) => stringValue(o, name);
+    if (str('speed') !== undefined) {
+      if (o['as-fast-as-possible']) throw new UsageError('--speed and --as-fast-as-possible exclude each other');
+      speed = numberValue('speed', str('speed')!, 0, 1e6, true);
     }
-    if (o.until !== undefined) until = parseTime(o.until);
-    if (o['max-conns'] !== undefined) {
-      if (!/^\d+$/.test(o['max-conns'])) throw new Error('--max-conns needs a number');
-      maxConns = Number(o['max-conns']);
-    }
-    if (o['max-packets'] !== undefined) {
-      if (!/^\d+$/.test(o['max-packets']) || Number(o['max-packets']) < 1) throw new Error('--max-packets needs a whole number >= 1');
-      maxFrames = Number(o['max-packets']);
-    }
-    for (const flag of ['metrics', 'capture-out'] as const) {
-      const v = o[flag];
-      if (v !== undefined) takeObserveFlag(`--${flag}`, () => v, observe);
-    }
-    if (o['metrics-public']) observe.metricsPublic = true;
+    if (str('until') !== undefined) until = unitValue('until', str('until')!, parseTime);
+    if (str('max-conns') !== undefined) maxConns = intValue('max-conns', str('max-conns')!, 0, Number.MAX_SAFE_INTEGER);
+    if (str('max-packets') !== undefined) maxFrames = intValue('max-packets', str('max-packets')!, 1, Number.MAX_SAFE_INTEGER);
+    observe = readObserveOptions(o);
   } catch (err) {
-    return fail((err as Error).message);
+    if (!(err instanceof UsageError)) throw err;
+    return fail(err.message);
   }
+  const config = stringValue(o, 'config');
 
   let sc;
   try {
-    sc = loadSetup(o.config);
+    sc = loadSetup(config);
   } catch (err) {
-    if (err instanceof ScenarioError) return fail(err.format(o.config ?? 'replay'), 1);
-    return fail(`--config ${o.config}: ${(err as Error).message}`, 1);
+    if (err instanceof ScenarioError) return fail(err.format(config ?? 'replay'), 1);
+    return fail(`--config ${config}: ${(err as Error).message}`, 1);
   }
 
   let size = 0;
@@ -145,11 +93,11 @@ export async function run(args: string[]): Promise<number> {
     };
     metrics = await startMetrics(() => ({view: () => current().view(), conns: (q) => current().conns(q)}), observe);
     const src = new ReplaySource(reader, {
-      maxFrames, keepOutgoing: o['keep-outgoing'],
+      maxFrames, keepOutgoing: o['keep-outgoing'] === true,
       ...(bar ? {onProgress: () => bar.update(reader.bytesRead())} : {}),
     });
     const result = await runScenario(sc, {
-      until, trace: o.trace, packets: o.packets && o.json,
+      until, trace: o.trace === true, packets: o.packets === true && o.json === true,
       drivers: (ctx) => [replayDriver(src, ctx)],
       onEngine: (e) => {
         engine = e;
@@ -168,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
     bar?.done();
     finishCapture();
     if (err instanceof CaptureError) return fail(`${file}: ${err.message}`, 1);
-    if (err instanceof ScenarioError) return fail(err.format(o.config ?? 'replay'), 1);
+    if (err instanceof ScenarioError) return fail(err.format(config ?? 'replay'), 1);
     if (err instanceof MetricsListenError) return fail(err.message, 2);
     throw err;
   } finally {

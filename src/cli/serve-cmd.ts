@@ -1,65 +1,18 @@
 // `lvsdeck serve`: one engine in this process, operated by several people over ssh (and, with
 // --console, from this terminal too). See docs/ssh.md.
-import {attachSyncDaemons, type SyncHostOptions, takeSyncFlag} from '../sim/sync-attach.js';
-import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import {attachSyncDaemons, type SyncHostOptions} from '../sim/sync-attach.js';
+import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
+import {readObserveOptions} from './observe-args.js';
 import type {MetricsServer} from '../metrics/server.js';
 import {simulationSource} from '../metrics/source.js';
 import {appendFileSync, renameSync, writeFileSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
-import {buildDemo, DEMO_MEMORY} from '../demo/default-config.js';
+import {buildDemo, DEMO_MEMORY, demoMemory} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
 import {escapeControls} from '../util/untrusted-text.js';
-
-export const usage = 'serve the live UI over ssh: --ssh ADDR:PORT --host-key FILE --authorized-keys FILE [--console] ...';
-
-const HELP = `usage: lvsdeck serve --host-key FILE --authorized-keys FILE [options]
-
-Runs one engine (the demo, or --config) and serves its live UI over ssh: each operator connects
-with \`ssh -t -p PORT any@HOST\` and gets a UI session of their own on the shared engine. Public-key
-authentication only; each key's role (reader, operator, admin) comes from its authorized_keys line:
-
-  environment="LVSDECK_ROLE=operator" ssh-ed25519 AAAA... alice
-
-(missing or unknown role = reader; the name shown is LVSDECK_USER or the key's comment).
-Every change is audited (--audit-file, JSON lines). \`ssh HOST ipvsadm -Ln\` and a few other
-read-only listings work without a terminal (\`ssh HOST help\`).
-
-options:
-  --ssh ADDR:PORT         listen address (default 127.0.0.1:2222; port 0 picks a free one)
-  --host-key FILE         the server's private key; generated (ed25519, mode 0600) if missing
-  --authorized-keys FILE  keys allowed in, one per line, with their role (re-read when it changes)
-  --audit-file FILE       JSON lines: changes, refusals, logins, failed logins
-                          (default: lvsdeck-audit.jsonl next to the host key)
-  --status-file FILE      keep a JSON status here (listen port, sessions, counters, CPU)
-  --log-file FILE         append the server's log lines here (default: stderr; none with --console)
-  --console               also run the UI on this terminal, as admin; quitting it stops the server
-  --config FILE           start from a scenario file or an ipvsadm-save file instead of the demo
-  --memory SIZE           simulated host memory (e.g. 512MiB)
-  --seed N                random seed (default 1)
-  --speed X               virtual seconds per wall second at start (default 1)
-  --fps N                 UI refresh rate per session, 1..30 (default 10)
-  --mono                  no colours
-  --max-sessions N        UI sessions at once, console included (default 16)
-  --max-per-key N         UI sessions at once per key (default 4)
-  --max-conns N           TCP connections at once, authenticated or not (default 64)
-  --max-startups N        unauthenticated connections at once (default: half of --max-conns, at
-                          most 16); when full, the oldest one still idle makes room
-  --per-source-startups N unauthenticated connections at once from one address (default 4)
-  --preauth-timeout SECONDS  time from TCP accept to the first authentication request (default 10)
-  --auth-tries N          rejected attempts per connection before it is closed (default 6)
-  --auth-burst N          failed logins per address before it is blocked (default 10)
-  --auth-refill SECONDS   one failed login forgiven every SECONDS (default 30)
-  --auth-cooldown SECONDS how long a blocked address is refused (default 60)
-  --login-grace SECONDS   time to authenticate (default 20)
-  --no-exec               refuse exec requests (no listings without the UI)
-  --sync ROLE             start a connection-sync daemon: master or backup (admins can also start
-                          one from the UI: the Sync view, 8, or :--start-daemon)
-  --sync-peer HOST:PORT   sync over unicast UDP instead of multicast 224.0.0.81:8848
-  --mcast-interface IF    interface for multicast sync (default eth0)
-  --syncid N              sync id (0..255) for --sync
-${OBSERVE_HELP}  -h, --help              this help
-`;
+import {formatHelp, intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
+import {SERVE_SPEC, syncHostOptions} from './specs.js';
 
 interface ServeArgs {
   listen: {host: string; port: number};
@@ -95,73 +48,56 @@ interface ServeArgs {
 
 export function parseListen(v: string): {host: string; port: number} {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v) ?? /^()()(\d+)$/.exec(v);
-  if (!m) throw new Error(`--ssh wants ADDR:PORT, got '${v}'`);
+  if (!m) throw new UsageError(`--ssh wants ADDR:PORT, got '${v}'`);
   const host = m[1] ?? (m[2] || '127.0.0.1');
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`--ssh: port ${port} is out of range`);
+  if (port > 65535) throw new UsageError(`--ssh: port ${port} is out of range`);
   return {host, port};
 }
 
 export function parseServeArgs(args: string[]): ServeArgs | 'help' {
+  const parsed = parseCommandArgs(SERVE_SPEC, args);
+  if (parsed.help) return 'help';
+  const {values} = parsed;
+  const str = (name: string) => stringValue(values, name);
+  const int = (name: string, dflt: number, lo: number, hi: number) => (str(name) === undefined ? dflt : intValue(name, str(name)!, lo, hi));
+  const mem = str('memory');
   const a: ServeArgs = {
-    listen: {host: '127.0.0.1', port: 2222}, sync: {}, observe: {}, hostKey: null, authorizedKeys: null, auditFile: null, statusFile: null,
-    logFile: null, console: false, config: null, memory: DEMO_MEMORY, memoryGiven: false, seed: 1, seedGiven: false, speed: 1,
-    fps: 10, mono: false, maxSessions: 16, maxPerKey: 4, maxConns: 64, maxStartups: null, perSourceStartups: 4, preauthSec: 10, authTries: 6, authBurst: 10, authRefillSec: 30,
-    authCooldownSec: 60, loginGraceSec: 20, exec: true,
+    listen: str('ssh') === undefined ? {host: '127.0.0.1', port: 2222} : parseListen(str('ssh')!),
+    sync: syncHostOptions(values),
+    observe: readObserveOptions(values),
+    hostKey: str('host-key') ?? null,
+    authorizedKeys: str('authorized-keys') ?? null,
+    auditFile: str('audit-file') ?? null,
+    statusFile: str('status-file') ?? null,
+    logFile: str('log-file') ?? null,
+    console: values.console === true,
+    config: str('config') ?? null,
+    memory: mem === undefined ? DEMO_MEMORY : demoMemory(unitValue('memory', mem, parseSize)),
+    memoryGiven: mem !== undefined,
+    seed: int('seed', 1, 0, 2 ** 31),
+    seedGiven: str('seed') !== undefined,
+    speed: str('speed') === undefined ? 1 : numberValue('speed', str('speed')!, 0, 10000, true),
+    fps: int('fps', 10, 1, 30),
+    mono: values.mono === true,
+    maxSessions: int('max-sessions', 16, 1, 1000),
+    maxPerKey: int('max-per-key', 4, 1, 1000),
+    maxConns: int('max-conns', 64, 1, 10000),
+    maxStartups: str('max-startups') === undefined ? null : intValue('max-startups', str('max-startups')!, 1, 10000),
+    perSourceStartups: int('per-source-startups', 4, 1, 10000),
+    preauthSec: int('preauth-timeout', 10, 1, 3600),
+    authTries: int('auth-tries', 6, 1, 100),
+    authBurst: int('auth-burst', 10, 1, 10000),
+    authRefillSec: int('auth-refill', 30, 1, 86400),
+    authCooldownSec: int('auth-cooldown', 60, 1, 86400),
+    loginGraceSec: int('login-grace', 20, 1, 3600),
+    exec: values['no-exec'] !== true,
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    const val = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const int = (lo: number, hi: number) => {
-      const v = val();
-      if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new Error(`${flag} wants a whole number ${lo}..${hi}, got '${v}'`);
-      return Number(v);
-    };
-    switch (flag) {
-      case '--ssh': a.listen = parseListen(val()); break;
-      case '--host-key': a.hostKey = val(); break;
-      case '--authorized-keys': a.authorizedKeys = val(); break;
-      case '--audit-file': a.auditFile = val(); break;
-      case '--status-file': a.statusFile = val(); break;
-      case '--log-file': a.logFile = val(); break;
-      case '--console': a.console = true; break;
-      case '--config': a.config = val(); break;
-      case '--memory': {
-        const total = parseSize(val());
-        a.memory = {totalBytes: total, usedBytes: Math.round(total * (DEMO_MEMORY.usedBytes / DEMO_MEMORY.totalBytes))};
-        a.memoryGiven = true;
-        break;
-      }
-      case '--seed': a.seed = int(0, 2 ** 31); a.seedGiven = true; break;
-      case '--speed': a.speed = Number(val()); if (!(a.speed > 0) || a.speed > 10000) throw new Error('--speed wants 0 < X <= 10000'); break;
-      case '--fps': a.fps = int(1, 30); break;
-      case '--mono': a.mono = true; break;
-      case '--max-sessions': a.maxSessions = int(1, 1000); break;
-      case '--max-per-key': a.maxPerKey = int(1, 1000); break;
-      case '--max-conns': a.maxConns = int(1, 10000); break;
-      case '--max-startups': a.maxStartups = int(1, 10000); break;
-      case '--per-source-startups': a.perSourceStartups = int(1, 10000); break;
-      case '--preauth-timeout': a.preauthSec = int(1, 3600); break;
-      case '--auth-tries': a.authTries = int(1, 100); break;
-      case '--auth-burst': a.authBurst = int(1, 10000); break;
-      case '--auth-refill': a.authRefillSec = int(1, 86400); break;
-      case '--auth-cooldown': a.authCooldownSec = int(1, 86400); break;
-      case '--login-grace': a.loginGraceSec = int(1, 3600); break;
-      case '--no-exec': a.exec = false; break;
-      case '-h': case '--help': return 'help';
-      default:
-        if (!takeSyncFlag(flag, val, a.sync) && !takeObserveFlag(flag, val, a.observe)) throw new Error(`unknown option ${flag} (try lvsdeck serve --help)`);
-    }
-  }
   if (a.maxStartups !== null && a.maxConns > 1 && a.maxStartups >= a.maxConns) {
-    throw new Error(`--max-startups ${a.maxStartups} must be below --max-conns ${a.maxConns} (else idle connections can fill every slot)`);
+    throw new UsageError(`--max-startups ${a.maxStartups} must be below --max-conns ${a.maxConns} (else idle connections can fill every slot)`);
   }
-  if (!a.hostKey) throw new Error('--host-key FILE is required (it is created on first start)');
-  if (!a.authorizedKeys) throw new Error('--authorized-keys FILE is required');
+  if (!a.hostKey) throw new UsageError('--host-key FILE is required (it is created on first start)');
+  if (!a.authorizedKeys) throw new UsageError('--authorized-keys FILE is required');
   return a;
 }
 
@@ -182,7 +118,7 @@ export async function run(args: string[]): Promise<number> {
   let a: ServeArgs;
   try {
     const p = parseServeArgs(args);
-    if (p === 'help') { process.stdout.write(HELP); return 0; }
+    if (p === 'help') { process.stdout.write(formatHelp(SERVE_SPEC)); return 0; }
     a = p;
   } catch (err) {
     process.stderr.write(`lvsdeck serve: ${(err as Error).message}\n`);

@@ -12,41 +12,15 @@ import {Simulation} from '../sim/simulation.js';
 import {connViews} from '../sync/compare.js';
 import {parsePeer, udpTransport} from '../sync/daemon.js';
 import {SyncManager} from '../sync/manager.js';
-import {type ObserveOptions, OBSERVE_HELP, startCaptureOut, startMetrics, takeObserveFlag} from '../metrics/cli.js';
+import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
+import {readObserveOptions} from './observe-args.js';
 import type {MetricsServer} from '../metrics/server.js';
 import {engineSource} from '../metrics/source.js';
 import type {SyncDaemonStats} from '../sync/stats.js';
 import type {GeneratorSpec} from '../traffic/generators.js';
 import {parseTime as parseDuration} from '../scenario/units.js';
-
-export const usage = 'run a sync daemon: master|backup [--sync-peer HOST:PORT] [--syncid N] [--mcast-interface IF] ' +
-  '[--demo] [--traffic JSON] [--sysctl NAME=VALUE] [--status-every 1s] [--list-conns] [--for DUR] [--control]';
-
-const HELP = `usage: lvsdeck sync master|backup [options]
-
-Runs a headless engine with one sync daemon role over UDP, in real time.
-
-  --sync-peer HOST:PORT   unicast: the master sends to, the backup listens on HOST:PORT
-                          (thread i uses PORT+i); without it, multicast on the group
-  --syncid N              sync id 0..255 (backup: 0 accepts every master)     [0]
-  --mcast-interface IF    multicast interface                                [eth0]
-  --mcast-group ADDR      multicast group                              [224.0.0.81]
-  --mcast-port N          first UDP port                                     [8848]
-  --mcast-ttl N           multicast TTL                                         [1]
-  --sync-maxlen N         message size limit (0 = kernel default)               [0]
-  --demo                  the demo services; the master also runs the demo traffic
-  --demo-services         the demo services only (a backup binds entries to them)
-  --traffic JSON          add a traffic generator, e.g.
-                          '{"kind":"clients","to":"10.0.0.1:80","rate":50}' (repeatable)
-  --sysctl NAME=VALUE     set a tunable first, e.g. sync_version=0 backup_only=1
-  --status-every DUR      status line period, 0 = none                         [1s]
-  --list-conns            print the connection list with each status line
-  --for DUR               stop after DUR (default: until SIGINT/SIGTERM)
-  --speed X               virtual time per wall time                            [1]
-  --seed N                traffic seed                                          [1]
-  --control               answer stdin commands with JSON lines:
-                          status | conns | traffic stop|start | sysctl NAME VALUE | quit
-${OBSERVE_HELP}`;
+import {intValue, listValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
+import {SYNC_SPEC} from './specs.js';
 
 interface Options {
   role: 'master' | 'backup';
@@ -70,62 +44,44 @@ interface Options {
   observe: ObserveOptions;
 }
 
-function parseArgs(args: string[]): Options {
-  const role = args[0];
-  if (role !== 'master' && role !== 'backup') throw new Error('first argument must be master or backup');
+export function parseSyncArgs(args: string[]): Options {
+  const {values, positionals} = parseCommandArgs(SYNC_SPEC, args);
+  const role = positionals[0];
+  if (role !== 'master' && role !== 'backup') throw new UsageError(`the role must be master or backup, got '${role}'`);
+  const str = (name: string) => stringValue(values, name);
+  const int = (name: string, dflt: number | undefined, lo: number, hi: number) =>
+    str(name) === undefined ? dflt : intValue(name, str(name)!, lo, hi);
+  const time = (name: string, dflt: number) => (str(name) === undefined ? dflt : unitValue(name, str(name)!, parseDuration));
   const o: Options = {
-    role, syncId: 0, maxLen: 0, demo: false, demoServices: false, traffic: [], sysctls: [], every: SECOND,
-    listConns: false, total: Infinity, speed: 1, seed: 1, control: false, observe: {},
+    role,
+    syncId: int('syncid', 0, 0, 255)!,
+    maxLen: int('sync-maxlen', 0, 0, 65535)!,
+    demo: values.demo === true,
+    demoServices: values['demo-services'] === true,
+    traffic: listValue(values, 'traffic').map((text) => {
+      try { return JSON.parse(text) as GeneratorSpec; } catch { throw new UsageError(`--traffic: not JSON: ${text}`); }
+    }),
+    sysctls: listValue(values, 'sysctl').map((text) => {
+      const m = /^([a-z_]+)=(.*)$/.exec(text);
+      if (!m) throw new UsageError(`--sysctl wants NAME=VALUE, got '${text}'`);
+      return [m[1]!, m[2]!] as [string, string];
+    }),
+    every: time('status-every', SECOND),
+    listConns: values['list-conns'] === true,
+    total: time('for', Infinity),
+    speed: str('speed') === undefined ? 1 : numberValue('speed', str('speed')!, 0, 1000, true),
+    seed: int('seed', 1, 0, 2 ** 31)!,
+    control: values.control === true,
+    observe: readObserveOptions(values),
   };
-  for (let i = 1; i < args.length; i++) {
-    const a = args[i]!;
-    const val = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = (lo: number, hi: number) => {
-      const v = val();
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < lo || n > hi) throw new Error(`${a}: want an integer ${lo}..${hi}, got '${v}'`);
-      return n;
-    };
-    switch (a) {
-      case '--sync-peer': o.peer = parsePeer(val()); break;
-      case '--syncid': o.syncId = int(0, 255); break;
-      case '--mcast-interface': o.ifname = val(); break;
-      case '--mcast-group': o.group = val(); break;
-      case '--mcast-port': o.port = int(1, 65535); break;
-      case '--mcast-ttl': o.ttl = int(1, 255); break;
-      case '--sync-maxlen': o.maxLen = int(0, 65535); break;
-      case '--demo': o.demo = true; break;
-      case '--demo-services': o.demoServices = true; break;
-      case '--traffic': {
-        const text = val();
-        let spec: GeneratorSpec;
-        try { spec = JSON.parse(text) as GeneratorSpec; } catch { throw new Error(`--traffic: not JSON: ${text}`); }
-        o.traffic.push(spec);
-        break;
-      }
-      case '--sysctl': {
-        const m = /^([a-z_]+)=(.*)$/.exec(val());
-        if (!m) throw new Error('--sysctl wants NAME=VALUE');
-        o.sysctls.push([m[1]!, m[2]!]);
-        break;
-      }
-      case '--status-every': o.every = parseDuration(val()); break;
-      case '--list-conns': o.listConns = true; break;
-      case '--for': o.total = parseDuration(val()); break;
-      case '--speed': {
-        o.speed = Number(val());
-        if (!(o.speed > 0 && o.speed <= 1000)) throw new Error('--speed must be in (0, 1000]');
-        break;
-      }
-      case '--seed': o.seed = int(0, 2 ** 31); break;
-      case '--control': o.control = true; break;
-      default: if (!takeObserveFlag(a, val, o.observe)) throw new Error(`unknown option ${a}`);
-    }
+  const peer = str('sync-peer');
+  if (peer !== undefined) {
+    try { o.peer = parsePeer(peer); } catch (err) { throw new UsageError(`--sync-peer: ${(err as Error).message}`); }
   }
+  if (str('mcast-interface') !== undefined) o.ifname = str('mcast-interface');
+  if (str('mcast-group') !== undefined) o.group = str('mcast-group');
+  o.port = int('mcast-port', undefined, 1, 65535);
+  o.ttl = int('mcast-ttl', undefined, 1, 255);
   return o;
 }
 
@@ -180,14 +136,10 @@ export function formatStatus(role: string, e: Engine, s: SyncDaemonStats | undef
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args[0] === '--help' || args[0] === '-h' || args.length === 0) {
-    process.stdout.write(HELP);
-    return args.length === 0 ? 2 : 0;
-  }
   let o: Options;
   let sim: Simulation;
   try {
-    o = parseArgs(args);
+    o = parseSyncArgs(args);
     sim = buildSim(o);
   } catch (err) {
     process.stderr.write(`lvsdeck sync: ${(err as Error).message}\n`);

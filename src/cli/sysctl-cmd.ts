@@ -3,8 +3,6 @@
 import {readTextFile, runOnStateFile} from '../ipvsadm/cli-support.js';
 import {runSysctl} from '../ipvsadm/sysctl.js';
 
-export const usage = 'sysctl for net.ipv4.vs.*: [--state FILE | --director] -a | NAME | -w NAME=VALUE';
-
 export async function run(args: string[]): Promise<number> {
   if (args[0] === '--director') {
     const {runAgainstDirector} = await import('../dataplane/control.js');

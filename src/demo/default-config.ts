@@ -48,6 +48,11 @@ export const DEMO_TRAFFIC: readonly GeneratorSpec[] = [
 /** Simulated host for the demo: small enough that the built-in SYN flood crosses amemthresh. */
 export const DEMO_MEMORY = {totalBytes: 256 * 2 ** 20, usedBytes: 236 * 2 ** 20};
 
+/** A host of `totalBytes` with the demo host's proportions of used and free memory. */
+export function demoMemory(totalBytes: number): {totalBytes: number; usedBytes: number} {
+  return {totalBytes, usedBytes: Math.round(totalBytes * (DEMO_MEMORY.usedBytes / DEMO_MEMORY.totalBytes))};
+}
+
 export function buildDemo(seed = 1, memory = DEMO_MEMORY): Simulation {
   const sim = new Simulation({seed, memory});
   const e = sim.engine;

@@ -13,30 +13,6 @@ export interface SyncHostOptions {
   syncId?: number;
 }
 
-/**
- * The sync flags the long-running commands share (--sync ROLE, --sync-peer, --mcast-interface,
- * --syncid): applies `flag` to `o` and returns true, or returns false for any other flag.
- */
-export function takeSyncFlag(flag: string, value: () => string, o: SyncHostOptions): boolean {
-  switch (flag) {
-    case '--sync': {
-      const role = value();
-      if (role !== 'master' && role !== 'backup') throw new Error(`--sync wants master or backup, got '${role}'`);
-      (o.roles ??= []).push(role);
-      return true;
-    }
-    case '--sync-peer': o.peer = value(); return true;
-    case '--mcast-interface': o.mcastInterface = value(); return true;
-    case '--syncid': {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) > 255) throw new Error(`--syncid wants 0..255, got '${v}'`);
-      o.syncId = Number(v);
-      return true;
-    }
-    default: return false;
-  }
-}
-
 export async function attachSyncDaemons(sim: Simulation, o: SyncHostOptions = {}): Promise<SyncManager> {
   const e = sim.engine;
   const mgr = new SyncManager(e, udpTransport({

@@ -2,6 +2,7 @@
 // process, curl and bash sockets in the client namespace, the lab's Node servers behind. Skipped
 // (with the reason in the suite's name) without root, /dev/net/tun or the built addon.
 import {execFile, spawnSync} from 'node:child_process';
+import {once} from 'node:events';
 import {existsSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
@@ -11,6 +12,7 @@ import {Engine} from '../src/engine/engine.js';
 import {packetFromSpec} from '../src/engine/packet.js';
 import {runIpvsadm} from '../src/ipvsadm/exec.js';
 import {CONTROL_SOCKET} from '../src/dataplane/control.js';
+import {startAttack} from '../src/lab/attack.js';
 import {existingNamespaces, labDown, labStatus, LAB_RUN_DIR} from '../src/lab/lab.js';
 import {acquireLabLock, curl, inNs, labSkipReason, type LabDirector, startLabDirector} from './dataplane-lab.js';
 import {svcKey} from './helpers/engine-fixture.js';
@@ -19,6 +21,7 @@ import {keys, tmux, waitFor} from './helpers/tmux.js';
 const skip = labSkipReason() ?? (spawnSync('tmux', ['-V']).status === 0 ? null : 'tmux is not installed');
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/lvsdeck.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RS = ['198.18.2.11', '198.18.2.12', '198.18.2.13'];
 const nameOf = (answer: string) => answer.split(' ')[0]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,6 +139,31 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(await slow).toBe('300000');
     expect(runIpvsadm(lab.sim.engine, ['-e', '-t', '198.18.0.10:80', '-r', `${rs}:80`, '-m', '-w', '1']).code).toBe(0);
   }, 40_000);
+
+  it('a real SYN flood from spoofed sources: drop_entry goes active, the table shrinks, and it returns to normal when the flood stops', async () => {
+    const e = lab.sim.engine;
+    // a modelled host with 6 MiB free: amemthresh (4 MiB) is crossed after a few thousand entries
+    e.setMemory({totalBytes: 256 * 2 ** 20, usedBytes: 250 * 2 ** 20});
+    expect(e.setTunable('drop_entry', '1').ok).toBe(true);
+    const flood = startAttack({kind: 'synflood', to: '198.18.0.10:80', rate: 4000, count: 9000, seconds: 10}, ROOT);
+    let peak = 0, active = false;
+    const sample = setInterval(() => {
+      peak = Math.max(peak, e.conns.count);
+      if (e.readTunable('drop_entry') === '2') active = true;
+    }, 100);
+    const [code] = await once(flood, 'exit') as [number];
+    expect(code).toBe(0);
+    await sleep(1500);
+    clearInterval(sample);
+    expect(active).toBe(true);
+    expect(peak).toBeGreaterThan(5000);
+    // with the flood gone the sweeps (ip_vs_random_dropentry) shrink the table until memory is back
+    const deadline = Date.now() + 40_000;
+    while (e.readTunable('drop_entry') !== '1' && Date.now() < deadline) await sleep(250);
+    expect(e.readTunable('drop_entry')).toBe('1');
+    expect(e.conns.count).toBeLessThan(peak);
+    expect(await curl('http://198.18.0.10/')).toMatch(/^rs[1-3] /);
+  }, 70_000);
 
   it('a real server whose process dies: IPVS keeps scheduling it, its kernel resets, the entry closes', async () => {
     const victim = labStatus().servers[2]!;

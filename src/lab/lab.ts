@@ -210,8 +210,11 @@ function build(rss: RealServer[]): void {
   ip([...c, 'link', 'set', 'eth0', 'up']);
   ip([...c, 'route', 'add', LAB_NET4, 'via', DIRECTOR_CLIENT4]);
   ip([...c, '-6', 'route', 'add', LAB_NET6, 'via', DIRECTOR_CLIENT6]);
-  // attack sources live "behind" the client: replies to them go there and die
+  // Attack sources live "behind" the client: replies to them go there and die. The client forwards
+  // the spoofed packets its attack generator writes into a TUN device (src/lab/attack.ts).
   ip([...d, 'route', 'add', SPOOF_NET4, 'via', CLIENT4[0]!, 'dev', CLIENT_LINK]);
+  ip([...c, 'route', 'add', 'blackhole', SPOOF_NET4]);
+  sysctl(CLIENT_NS, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
   // server side: a bridge with one veth per real server
   ip([...d, 'link', 'add', BRIDGE, 'type', 'bridge']);
   ip([...d, 'addr', 'add', `${DIRECTOR_SERVER4}/24`, 'dev', BRIDGE]);

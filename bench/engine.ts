@@ -110,7 +110,7 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   };
   const syn = opsPerSecond(REPEATS, () => newEngine(), synPath);
   out.push(spreadFigure('engine: new connection (SYN, schedule, create)', syn, 'pkts/s',
-    {id: 'engine-syn', baseline: 'bare-insert', target: {of: 'ratio', op: '>=', limit: 0.5}}));
+    {id: 'engine-syn', baseline: 'bare-insert', target: {of: 'ratio', op: '>=', limit: 0.25}}));
 
   const established = opsPerSecond(REPEATS, () => {
     const e = newEngine();
@@ -141,7 +141,7 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
     return N;
   });
   out.push(spreadFigure('engine: mixed flood (50% new SYN, 50% established)', mixed, 'pkts/s',
-    {baseline: 'bare-mixed', target: {of: 'ratio', op: '>=', limit: 0.5}}));
+    {baseline: 'bare-mixed', target: {of: 'ratio', op: '>=', limit: 0.3}}));
 
   for (const [name, setup] of [
     ['drop_packet=3 am_droprate=2', (e: Engine) => { e.setTunable('am_droprate', '2'); e.setTunable('drop_packet', '3'); }],
@@ -177,7 +177,7 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   const after = memoryInUse();
   const perEntry = (after - before) / e.conns.count;
   out.push({figure: 'bytes per connection entry at 1M (heap + external over empty engine)', value: perEntry, unit: 'B',
-    baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 128, why: "the kernel's slab object is 320 B"}});
+    baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 89, why: "hold the figure before stable ids; the kernel's slab object is 320 B"}});
   log(`1M entries: ${perEntry.toFixed(1)} B/entry (bare table ${barePerEntry.toFixed(1)})`);
 
   // --- queries the UI needs, over 1M, against one plain pass over a million typed-array values ---
@@ -189,10 +189,13 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   });
   out.push(spreadFigure('one pass over 1M typed-array values, keeping the minimum (baseline)', pass, 'ms', {id: 'scan-1m'}));
   const q1 = timeMs(REPEATS, () => e!.queryConns({sort: 'expires', desc: true, limit: 40}));
-  out.push(spreadFigure('query: 40 rows of 1M sorted by expiry', q1, 'ms', {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 10}}));
+  out.push(spreadFigure('query: 40 rows of 1M sorted by expiry', q1, 'ms', {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
   const q2 = timeMs(REPEATS, () => e!.queryConns({text: '10.1.0.3', sort: 'client', offset: 200, limit: 40}));
   out.push(spreadFigure('query: 40 rows of 1M filtered by real server, sorted by client', q2, 'ms',
-    {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 10}}));
+    {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
+  const q3 = timeMs(REPEATS, () => e!.queryConns({state: 'SYN_RECV', sort: 'client', offset: 200, limit: 40}));
+  out.push(spreadFigure('query: 40 rows of 1M filtered by state, sorted by client', q3, 'ms',
+    {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
 
   // --- expiry: an idle tick with 1M live against the same on an empty engine, then expiring all ---
   const perTickUs = (engine: Engine) => {
@@ -209,6 +212,24 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   out.push({figure: 'expire 1M SYN_RECV entries', value: (count / exp.median) * 1000, unit: 'entries/s', baseline: 'bare-insert'});
   if (e.conns.count !== 0) throw new Error(`expiry left ${e.conns.count} entries`);
   e = null;
+
+  // --- memory at ten million entries (BENCH_10M=0 skips it: it needs ~1.5 GB) ---
+  if (process.env.BENCH_10M !== '0') {
+    const M10 = 10_000_000;
+    const before10 = memoryInUse();
+    let e10: Engine | null = newEngine();
+    for (let i = 0; i < M10; i++) {
+      if ((i & 4095) === 0) e10.tick(Math.floor(i / 10000));
+      // distinct clients (198.18.0.0/15 addresses x 1024 ports), generated, not stored
+      e10.inbound(setTcp(pkt, 4, (0xc6120000 + (i >>> 10)) >>> 0, 1024 + (i & 1023), VIP, 80, TCP_FLAG.SYN, 40));
+    }
+    const per10 = (memoryInUse() - before10) / e10.conns.count;
+    out.push({figure: 'bytes per connection entry at 10M (heap + external over empty engine)', value: per10, unit: 'B',
+      baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 64, why: 'five times denser than the kernel'}});
+    log(`10M entries: ${per10.toFixed(1)} B/entry`);
+    e10 = null;
+    void e10;
+  }
   void sink;
   return out;
 }

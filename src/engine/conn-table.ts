@@ -304,7 +304,9 @@ export class ConnTable {
     else {
       if (this.used === this.capacity) {
         if (this.capacity >= MAX_SLOTS) throw new RangeError(`connection table full (${MAX_SLOTS} entries)`);
-        this.allocate(Math.min(this.capacity * 2, MAX_SLOTS));
+        // 1.5x: a quarter less slack on average than doubling (at 10M entries a doubled table
+        // would sit at 16.8M slots), for a few more copies, amortised O(1) either way.
+        this.allocate(Math.min(Math.ceil(this.capacity * 1.5), MAX_SLOTS));
       }
       i = this.used++;
     }

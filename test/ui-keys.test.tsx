@@ -77,7 +77,7 @@ describe('defenses by keypress', () => {
     expect(mid).toBeGreaterThan(before + 15000);              // conns rise
     expect(h.screen()).toMatch(/conns [\d.]+k/);
     expect(h.screen()).toMatch(/entry:armed/);
-    for (let i = 0; i < 12 && !/entry:ACTIVE/.test(h.screen()); i++) await h.advance(1000);
+    for (let i = 0; i < 24 && !(/entry:ACTIVE/.test(h.screen()) && h.screen().includes('BELOW THRESHOLD')); i++) await h.advance(1000);
     const s = h.screen();
     expect(s).toMatch(/entry:ACTIVE/);
     expect(s).toMatch(/packet:ACTIVE/);

@@ -4,6 +4,9 @@ import {SECOND} from '../engine/constants.js';
 import {parseTime} from '../scenario/units.js';
 import {intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
 import {DEMO_SPEC} from './specs.js';
+import {progressLine} from './progress.js';
+
+const secs = (ms: number) => `${Math.round(ms / SECOND)}s`;
 
 interface DemoArgs {
   total: number;
@@ -42,14 +45,23 @@ export async function run(args: string[]): Promise<number> {
   const sim = buildDemo(o.seed);
   if (flood > 0) sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: flood});
   const e = sim.engine;
+  const progress = progressLine(process.stderr, total, {describe: (t) => `t=${secs(t)} of ${secs(total)}`});
   for (let t = every; t <= total; t += every) {
+    // in steps of at most a virtual second, so that the progress line moves on long periods
+    for (let u = Math.min(t, e.now + SECOND); progress && u < t; u = Math.min(t, u + SECOND)) {
+      sim.runUntil(u);
+      progress.update(u);
+    }
     sim.runUntil(t);
+    progress?.update(t);
     const s = e.snapshot();
     const defense = Object.entries(s.defense).map(([k, d]) => `${k}=${d.mode}${d.active ? '*' : ''}`).join(' ');
+    progress?.clear();
     process.stdout.write(
       `t=${(t / SECOND).toFixed(0).padStart(4)}s conns=${String(s.conns).padStart(6)} tpl=${s.templates} ` +
       `cps=${s.rates.cps} inpps=${s.rates.inpps} avail=${s.memory.availablePages}p/${s.memory.amemthresh} ${defense}\n`);
   }
+  progress?.clear();
   const s = e.snapshot();
   for (const svc of s.services) {
     process.stdout.write(`${svc.label} ${svc.scheduler}: conns ${svc.stats.conns}\n`);

@@ -16,7 +16,7 @@ import {runJson} from '../scenario/json.js';
 import {renderText, runScenario} from '../scenario/runner.js';
 import {ScenarioError} from '../scenario/types.js';
 import {parseTime} from '../scenario/units.js';
-import {progressBar} from './replay-progress.js';
+import {progressLine} from './progress.js';
 import {intValue, numberValue, type OptionValues, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
 import {REPLAY_SPEC} from './specs.js';
 
@@ -81,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof CaptureError) return fail(`${file}: ${err.message}`, 1);
     throw err;
   }
-  const bar = !o['no-progress'] && process.stderr.isTTY ? progressBar(process.stderr, size) : null;
+  const bar = o['no-progress'] ? null : progressLine(process.stderr, size);
   let finishCapture = () => {};
   let metrics: MetricsServer | null = null;
   try {
@@ -105,7 +105,7 @@ export async function run(args: string[]): Promise<number> {
       },
       pace: speed === null ? undefined : wallPacer(speed),
     });
-    bar?.done();
+    bar?.clear();
     finishCapture();
     process.stderr.write(summary(file, src.stats));
     if (src.stats.packets === 0) return fail(`${file}: no packet the engine can take (unsupported link type, or no IP traffic)`, 1);
@@ -113,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
     else process.stdout.write(renderText(result));
     return 0;
   } catch (err) {
-    bar?.done();
+    bar?.clear();
     finishCapture();
     if (err instanceof CaptureError) return fail(`${file}: ${err.message}`, 1);
     if (err instanceof ScenarioError) return fail(err.format(config ?? 'replay'), 1);

@@ -9,6 +9,7 @@ import {ScenarioError} from '../scenario/types.js';
 import {parseTime} from '../scenario/units.js';
 import {intValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
 import {RUN_SPEC} from './specs.js';
+import {progressLine} from './progress.js';
 
 export async function run(args: string[]): Promise<number> {
   let file: string;
@@ -42,12 +43,15 @@ export async function run(args: string[]): Promise<number> {
   try {
     const sc = parseScenario(text, file);
     let finishCapture = () => {};
+    const end = until ?? sc.until;
+    const progress = end === null ? null : progressLine(process.stderr, end, {describe: (t) => `t=${(t / 1000).toFixed(0)}s of ${(end / 1000).toFixed(0)}s`});
     const result = await runScenario(sc, {
       until, trace, packets: packets && json,
+      ...(progress ? {pace: (t: number) => progress.update(t)} : {}),
       onEngine: (e) => {
         finishCapture = startCaptureOut(e, {captureOut: captureFile ?? undefined});
       },
-    }).finally(() => finishCapture());
+    }).finally(() => { progress?.clear(); finishCapture(); });
     if (json) process.stdout.write(`${JSON.stringify(runJson(result, {trace, packets, maxConns}), null, 2)}\n`);
     else process.stdout.write(renderText(result));
     return 0;

@@ -42,11 +42,16 @@ export const DEMO_SERVICES: readonly DemoService[] = [
 export const DEMO_TRAFFIC: readonly GeneratorSpec[] = [
   {kind: 'clients', to: '10.0.0.1:80', rate: 120, from: '192.0.2.0/24', request: 300, response: 12000, hold: 2},
   {kind: 'clients', to: '10.0.0.2:443', rate: 40, from: '198.51.100.0/24', request: 500, response: 30000, hold: 5, close: 'client'},
-  {kind: 'clients', proto: 'udp', to: '10.0.0.3:53', rate: 200, from: '203.0.113.0/24', request: 40, response: 120},
+  {kind: 'clients', proto: 'udp', to: '10.0.0.3:53', rate: 50, from: '203.0.113.0/24', request: 40, response: 120},
 ];
 
-/** Simulated host for the demo: small enough that the built-in SYN flood crosses amemthresh. */
-export const DEMO_MEMORY = {totalBytes: 256 * 2 ** 20, usedBytes: 236 * 2 ** 20};
+/**
+ * Simulated host for the demo: 28 MiB free. The clients above settle at about a third of it (their
+ * TIME_WAIT, FIN_WAIT and UDP entries at 320 B each), which leaves close to half of the free memory
+ * above amemthresh, so no defense engages on normal traffic; the attack menu's SYN flood eats the
+ * rest within seconds and the defenses visibly engage (test/demo-calm.test.ts).
+ */
+export const DEMO_MEMORY = {totalBytes: 256 * 2 ** 20, usedBytes: 228 * 2 ** 20};
 
 /** A host of `totalBytes` with the demo host's proportions of used and free memory. */
 export function demoMemory(totalBytes: number): {totalBytes: number; usedBytes: number} {

@@ -123,7 +123,7 @@ export class CaptureWriter {
     this.fd = openSync(path, 'w');
     if (format === 'pcap') {
       const h = this.reserve(24);
-      h.writeUInt32LE(0xa1b2c3d4, 0);
+      h.writeUInt32LE(0xa1b23c4d, 0); // nanosecond stamps
       h.writeUInt16LE(2, 4);
       h.writeUInt16LE(4, 6);
       h.writeUInt32LE(65535, 16);
@@ -137,12 +137,15 @@ export class CaptureWriter {
       shb.writeInt32LE(-1, 16); // section length unknown
       shb.writeInt32LE(-1, 20);
       shb.writeUInt32LE(28, 24);
-      const idb = this.reserve(20);
+      const idb = this.reserve(32);
       idb.writeUInt32LE(1, 0);
-      idb.writeUInt32LE(20, 4);
+      idb.writeUInt32LE(32, 4);
       idb.writeUInt16LE(LINKTYPE.RAW, 8);
       idb.writeUInt32LE(65535, 12);
-      idb.writeUInt32LE(20, 16);
+      idb.writeUInt16LE(9, 16); // if_tsresol: 10^-9 s
+      idb.writeUInt16LE(1, 18);
+      idb[20] = 9;
+      idb.writeUInt32LE(32, 28); // (opt_endofopt: the zeros at 24)
     }
   }
 
@@ -166,8 +169,9 @@ export class CaptureWriter {
   write(tMs: number, p: Packet, comment: string | null): void {
     const capLen = encodePacket(p, this.frame);
     const origLen = Math.max(p.len, capLen);
-    const us = Math.max(0, Math.round(tMs * 1000));
-    const sec = Math.floor(us / 1e6), frac = us - sec * 1e6;
+    // Nanoseconds since the epoch: virtual time written with (almost) all of its precision.
+    const ns = Math.max(0, Math.round(tMs * 1e6));
+    const sec = Math.floor(ns / 1e9), frac = ns - sec * 1e9;
     this.packets++;
     if (this.format === 'pcap') {
       const r = this.reserve(16 + capLen);
@@ -185,8 +189,8 @@ export class CaptureWriter {
       r.writeUInt32LE(6, 0);
       r.writeUInt32LE(total, 4);
       r.writeUInt32LE(0, 8);
-      r.writeUInt32LE(Math.floor(us / 2 ** 32), 12);
-      r.writeUInt32LE(us >>> 0, 16);
+      r.writeUInt32LE(Math.floor(ns / 2 ** 32), 12);
+      r.writeUInt32LE(ns % 2 ** 32, 16);
       r.writeUInt32LE(capLen, 20);
       r.writeUInt32LE(origLen, 24);
       this.frame.copy(r, 28, 0, capLen);

@@ -1,7 +1,9 @@
-// A capture as an event source on virtual time: frames are decoded one ahead, the first packet is
-// virtual time 0 and each later one keeps its distance from it in whole milliseconds, rounded
-// down (times that go backwards, as captures merged from several interfaces can, are held at the
-// latest time seen). The direction of each packet is decided as for a scenario's `packets:`.
+// A capture as an event source on virtual time: frames are decoded one ahead. Virtual time 0 is
+// the start of the second in which the first packet was captured, so a packet keeps its distance
+// from the first one and its place within the second: a capture written by lvsdeck (stamped with
+// virtual time since the epoch) replays at exactly the times it was recorded, timers and all.
+// Times that go backwards, as captures merged from several interfaces can, are held at the latest
+// time seen. The direction of each packet is decided as for a scenario's `packets:`.
 import type {Engine} from '../engine/engine.js';
 import type {Simulation} from '../sim/simulation.js';
 import {emptyPacket} from '../engine/packet.js';
@@ -74,8 +76,7 @@ export class ReplaySource {
       }
       const first = (stats.first ??= {sec: rec.sec, nsec: rec.nsec});
       stats.last = {sec: rec.sec, nsec: rec.nsec};
-      // Whole milliseconds since the first packet (virtual time has the kernel's HZ=1000 grain).
-      this.latest = Math.max(this.latest, Math.floor((rec.sec - first.sec) * 1000 + (rec.nsec - first.nsec) / 1e6));
+      this.latest = Math.max(this.latest, (rec.sec - first.sec) * 1000 + rec.nsec / 1e6);
       this.pendingAt = this.latest;
       return;
     }

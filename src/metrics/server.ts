@@ -58,7 +58,7 @@ function json(res: ServerResponse, status: number, body: unknown, head: boolean)
  */
 export async function startMetricsServer(source: MetricsSource, listen: MetricsListen, opts: {allowRemote?: boolean} = {}): Promise<MetricsServer> {
   if (!isLoopback(listen.host) && !opts.allowRemote) {
-    throw new MetricsListenError(`--metrics ${listen.host}: not a loopback address; the endpoint has no authentication, add --metrics-public to serve it there`);
+    throw new MetricsListenError(`--metrics ${listen.host}: not a loopback address; add --metrics-public to serve it there`);
   }
   const metrics = createMetricsRegistry();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -275,9 +275,9 @@ describe('damaged and unsupported captures', () => {
 
   it('a missing file and bad options are refused before anything runs', async () => {
     expect(await replayHere([join(dir, 'nope.pcap')])).toMatchObject({code: 1, stderr: expect.stringMatching(/cannot open .*nope\.pcap: ENOENT/)});
-    expect(await replayHere(['x.pcap', '--speed', '0'])).toMatchObject({code: 2, stderr: expect.stringMatching(/--speed wants 0 < X/)});
+    expect(await replayHere(['x.pcap', '--speed', '0'])).toMatchObject({code: 2, stderr: expect.stringMatching(/--speed wants a number > 0/)});
     expect(await replayHere(['x.pcap', '--speed', '2', '--as-fast-as-possible'])).toMatchObject({code: 2, stderr: expect.stringMatching(/exclude each other/)});
     expect(await replayHere(['x.pcap', '--metrics', '192.0.2.1:9100'])).toMatchObject({code: 2, stderr: expect.stringMatching(/not a loopback address/)});
-    expect(await replayHere(['x.pcap', '--bogus'])).toMatchObject({code: 2, stderr: expect.stringMatching(/Unknown option '--bogus'/)});
+    expect(await replayHere(['x.pcap', '--bogus'])).toMatchObject({code: 2, stderr: expect.stringMatching(/unknown option --bogus/)});
   });
 });

@@ -1,22 +1,24 @@
-// UI benchmarks (not tests): the chart adapter's cost per frame, a full 140x45 Connections frame
-// over a million entries (engine query + React + Ink output), and keypress-to-screen latency while
-// a SYN flood runs. `NODE_ENV=production node --import tsx bench/ui.tsx` prints the figures;
+// UI benchmarks (not tests): a full 140x45 frame over a million entries (engine query, React and
+// layout, Ink's output stage, the write) drawn by the current components and by the pre-change
+// ones kept in bench/baseline/, the chart adapter's share of a Dashboard frame, and
+// keypress-to-screen latency while a SYN flood runs against the same with no traffic. `NODE_ENV=production node --import tsx bench/ui.tsx` prints the figures;
 // runUiBench() returns them in the BenchFigure shape of bench/common.ts for bench/run.ts.
 // Set NODE_ENV on the command line: changing it at run time after modules are compiled mixes
 // React's development and production builds and Ink then draws nothing.
 // The live CPU figure (the real binary in tmux) is measured by bench/ui-cpu.sh.
 import {PassThrough, Writable} from 'node:stream';
 import type {BenchFigure} from './common.js';
-import {inkMaxFps} from '../src/app/run-app.js';
-import {spread, timeMs} from './common.js';
+import {spread, spreadFigure, timeMs} from './common.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+// Colours on, as in a terminal (stdout here is a pipe): set before Ink (and chalk) is first loaded.
+process.env.FORCE_COLOR ??= '1';
 if (process.env.NODE_ENV !== 'production') log('note: run with NODE_ENV=production for the figures the app sees');
 
 function fakeStdout(cols: number, rows: number) {
   let bytes = 0;
   const dbg = process.env.UIBENCH_DEBUG;
-  const w = new Writable({write(_c, _e, cb) { if (dbg) process.stderr.write('W:' + String(_c).slice(0, 300) + '\n'); bytes += _c.length; if (_c.length > 32) w.emit('frame'); cb(); }}) as Writable & {columns: number; rows: number; isTTY: boolean};
+  const w = new Writable({write(_c, _e, cb) { if (dbg) process.stderr.write('W:' + String(_c).slice(0, 300) + '\n'); bytes += _c.length; if (_c.length > 32) w.emit('frame', String(_c)); cb(); }}) as Writable & {columns: number; rows: number; isTTY: boolean};
   w.columns = cols; w.rows = rows; w.isTTY = true; // Ink draws live frames only to a TTY
   return {stream: w, bytes: () => bytes};
 }
@@ -30,28 +32,40 @@ function fakeStdin() {
   return s;
 }
 
-export async function runUiBench(report = log): Promise<BenchFigure[]> {
-  const figs: BenchFigure[] = [];
+type Report = (s: string) => void;
+type Stages = {query: number; react: number; ink: number; write: number; total: number; cpu: number};
+
+export async function runUiBench(report: Report = log): Promise<BenchFigure[]> {
+  // UIBENCH_ONLY=frames runs the frame comparison alone (profiling, quick checks)
+  const frames = await frameFigures(report);
+  if (process.env.UIBENCH_ONLY === 'frames') return frames.figs;
+  return [...frames.figs, ...(await chartFigures(report, frames.dashboardMs)), ...(await keypressFigures(report))];
+}
+
+/** The chart adapter: what the 140x45 Dashboard draws when its data changes, as a share of the whole frame. */
+async function chartFigures(report: Report, dashboardFrameMs: number): Promise<BenchFigure[]> {
   const {renderLineChart, renderSparkline, renderStackGauge} = await import('../src/ui/charts.js');
-  // ---- 1. chart adapter: what the 140x45 Dashboard draws when its data changes
-  const pts = (k: number) => Array.from({length: 76}, (_, i) => Math.round(1000 + 800 * Math.sin(i / 6 + k)));
+  const pts = (k: number) => Array.from({length: 132}, (_, i) => Math.round(1000 + 800 * Math.sin(i / 6 + k)));
   const series = [0, 1, 2, 3].map((k) => ({y: pts(k), color: ['red', 'yellow', 'magenta', 'cyan'][k]!}));
   const charts = timeMs(300, () => {
-    renderLineChart(series, 81, 36);
+    renderLineChart(series, 81, 14);
+    renderLineChart(series.slice(0, 2), 81, 13);
     renderStackGauge([{fraction: 0.3, color: 'white'}, {fraction: 0.5, color: 'magenta'}, {fraction: 0.15, color: 'green'}, {fraction: 0.05, color: 'red'}], 140);
-    for (let i = 0; i < 3; i++) renderSparkline(pts(i), 36);
-    for (let i = 0; i < 7; i++) renderSparkline(pts(i), 40);
+    for (let i = 0; i < 13; i++) renderSparkline(pts(i), 28);
   });
-  const lineOnly = timeMs(300, () => renderLineChart(series, 81, 36));
-  report(`chart adapter per Dashboard frame (line 81x36 x4 series + gauge + 10 sparklines): median ${charts.median.toFixed(3)} ms (line chart alone ${lineOnly.median.toFixed(3)} ms)`);
-  figs.push({id: 'chart-line', figure: 'one 81x36 line chart, 4 series (baseline)', value: lineOnly.median, min: lineOnly.min, max: lineOnly.max, unit: 'ms'});
-  figs.push({figure: 'chart adapter per Dashboard frame (4-series line chart, gauge, 10 sparklines)', value: charts.median, min: charts.min,
-    max: charts.max, unit: 'ms', baseline: 'chart-line', target: {of: 'value', op: '<', limit: 10, why: 'a tenth of a 10 Hz frame'}});
+  report(`chart adapter per Dashboard frame (two line charts 81x14 and 81x13, gauge, 13 sparklines): median ${charts.median.toFixed(3)} ms; whole Dashboard frame ${dashboardFrameMs.toFixed(2)} ms`);
+  return [spreadFigure('chart adapter per Dashboard frame (two line charts, gauge, 13 sparklines)', charts, 'ms',
+    {baseline: 'frame-dashboard', target: {of: 'ratio', op: '<', limit: 0.5, why: 'under half of the Dashboard frame'}})];
+}
 
-  // ---- 2. full 140x45 Connections frame over ~1M entries
-  const [{buildDemo}, {AuditLog}, {LocalBackend, ManualClock}, {UiSession}, {render}, {App}] = await Promise.all([
+/**
+ * A full 140x45 frame over ~1M entries, drawn by the current components and by the pre-change
+ * ones (bench/baseline/) from the same engine at the same instant, interleaved frame by frame.
+ */
+async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashboardMs: number}> {
+  const [{buildDemo}, {AuditLog}, {LocalBackend, ManualClock}, {UiSession}, {render}, {App}, {BaselineApp}] = await Promise.all([
     import('../src/demo/default-config.js'), import('../src/store/actions.js'), import('../src/store/backend.js'),
-    import('../src/store/session.js'), import('ink'), import('../components/App.js'),
+    import('../src/store/session.js'), import('ink'), import('../components/App.js'), import('./baseline/App.js'),
   ]);
   const sim = buildDemo(1, {totalBytes: 4 * 2 ** 30, usedBytes: 2 ** 30});
   sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 30000, maxPending: 2_000_000});
@@ -60,93 +74,160 @@ export async function runUiBench(report = log): Promise<BenchFigure[]> {
   const nconn = sim.engine.snapshot().conns;
   report(`built ${nconn.toLocaleString('en-US')} connection entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const backend = new LocalBackend(sim, new ManualClock(sim));
-  const session = new UiSession({backend, audit: new AuditLog(), size: {cols: 140, rows: 45}});
-  const out = fakeStdout(140, 45);
-  const stdin = fakeStdin();
-  const inkTimes: number[] = [];
-  const inst = render(<App session={session} />, {
-    stdout: out.stream as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
-    patchConsole: false, maxFps: 1000, onRender: (m) => inkTimes.push(m.renderTime),
-  });
-  session.setView('conns');
-  await new Promise((r) => setTimeout(r, 50));
-  const frame = async (mutate: () => void) => {
-    mutate();
-    sim.advance(100, 20_000);
-    let wroteAt = 0;
-    const wrote = new Promise<void>((resolve) => out.stream.once('frame', () => { wroteAt = performance.now(); resolve(); }));
-    const a = performance.now();
-    session.refresh();
-    // React may commit (and Ink write) synchronously inside refresh(): the query part is the
-    // session's own measure of its backend calls, taken before the store update.
-    const q = session.lastQueryMs;
-    await Promise.race([wrote, new Promise((r) => setTimeout(r, 500))]);
-    return {query: q, total: (wroteAt || performance.now()) - a};
-  };
-  const variants: [string, () => void][] = [
-    ['unfiltered, slot order, first page', () => {}],
-    ['unfiltered, slot order, page at 500k', () => session.store.setState({conns: {...session.state.conns, sel: 500_000}})],
-    ['sorted by expires', () => session.store.setState({conns: {...session.state.conns, sort: 'expires', desc: false, sel: 0}})],
-    ['filter 10.1.0.11 (address)', () => session.store.setState({conns: {...session.state.conns, sort: null, filter: '10.1.0.11', sel: 0}})],
-    ['filter ESTABLISHED (state)', () => session.store.setState({conns: {...session.state.conns, filter: 'established', sel: 0}})],
-  ];
-  for (const [name, set] of variants) {
-    const q: number[] = [], tot: number[] = [];
-    inkTimes.length = 0;
-    for (let i = 0; i < 15; i++) {
-      const r = await frame(() => { set(); (session as unknown as {connsDirty: boolean}).connsDirty = true; });
-      if (i >= 3) { q.push(r.query); tot.push(r.total); }
-    }
-    const sq = spread(q), st = spread(tot), si = spread(inkTimes.slice(3));
-    report(`140x45 Connections frame, ${nconn.toLocaleString('en-US')} entries, ${name}: engine-query part median ${sq.median.toFixed(1)} ms (min ${sq.min.toFixed(1)}, max ${sq.max.toFixed(1)}); whole frame to stdout ${st.median.toFixed(1)} ms; Ink output ${si.median.toFixed(1)} ms`);
-    figs.push({figure: `1M-entry Connections frame, engine query: ${name}`, value: sq.median, min: sq.min, max: sq.max, unit: 'ms',
-      target: {of: 'value', op: '<', limit: 8}});
-    figs.push({figure: `1M-entry Connections frame, whole frame: ${name}`, value: st.median, min: st.min, max: st.max, unit: 'ms',
-      target: {of: 'value', op: '<', limit: 100, why: 'one frame at 10 Hz'}});
-  }
-  inst.unmount();
-
-  // ---- 3. keypress -> screen while a SYN flood runs (live clock, 10 Hz publisher, the app's Ink throttle)
-  const {SimClock} = await import('../src/app/clock.js');
-  const sim2 = buildDemo(1);
-  sim2.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 50_000});
-  const clock = new SimClock(sim2, {speed: 1});
-  const backend2 = new LocalBackend(sim2, clock);
-  const s2 = new UiSession({backend: backend2, audit: new AuditLog(), size: {cols: 140, rows: 45}});
-  const out2 = fakeStdout(140, 45);
-  const stdin2 = fakeStdin();
-  let lastFrameAt = 0;
-  out2.stream.on('frame', () => { lastFrameAt = performance.now(); });
-  const inst2 = render(<App session={s2} />, {
-    stdout: out2.stream as unknown as NodeJS.WriteStream, stdin: stdin2 as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
-    patchConsole: false, maxFps: inkMaxFps(10),
-  });
-  clock.start();
-  s2.start(10);
-  s2.setView('conns');
-  await new Promise((r) => setTimeout(r, 1500));
-  const lat: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 130 + (i * 37) % 90));
-    const before = s2.state.conns.sel;
-    const sent = performance.now();
-    stdin2.write(i % 2 ? 'k' : 'j');
-    // the frame that shows the new selection is the first write after the store changed
-    await new Promise<void>((resolve) => {
-      const check = () => (s2.state.conns.sel !== before && lastFrameAt > sent ? resolve() : setTimeout(check, 1));
-      check();
+  const audit = new AuditLog();
+  /** One Ink instance with its own session over the shared backend, and its frame timings. */
+  const mount = (root: 'current' | 'baseline') => {
+    const session = new UiSession({backend, audit, size: {cols: 140, rows: 45}});
+    const out = fakeStdout(140, 45);
+    let rendered: {at: number; ms: number} | null = null;
+    let lastFrame = '';
+    out.stream.on('frame', (chunk: string) => { lastFrame = chunk; });
+    const el = root === 'current' ? <App session={session} /> : <BaselineApp session={session} />;
+    const inst = render(el, {
+      stdout: out.stream as unknown as NodeJS.WriteStream, stdin: fakeStdin() as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
+      patchConsole: false, maxFps: 1000, onRender: (m) => { rendered = {at: performance.now(), ms: m.renderTime}; },
     });
-    lat.push(lastFrameAt - sent);
+    /** Publish and wait for the frame on "stdout": the cost of each stage in ms, or null if nothing was drawn. */
+    const frame = async (force: boolean) => {
+      rendered = null;
+      let wroteAt = 0;
+      const wrote = new Promise<boolean>((resolve) => out.stream.once('frame', () => { wroteAt = performance.now(); resolve(true); }));
+      (session as unknown as {connsDirty: boolean}).connsDirty = true;
+      const a = performance.now();
+      const cpu0 = process.cpuUsage();
+      session.refresh(force);
+      const query = session.lastQueryMs;
+      const ok = await Promise.race([wrote, new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+      const r = rendered as {at: number; ms: number} | null;
+      const cpu = process.cpuUsage(cpu0);
+      if (!ok || !r) return null;
+      return {query, react: r.at - r.ms - a - query, ink: r.ms, write: wroteAt - r.at, total: wroteAt - a, cpu: (cpu.user + cpu.system) / 1000};
+    };
+    return {session, frame, inst, last: () => lastFrame};
+  };
+  const cur = mount('current'), base = mount('baseline');
+  await new Promise((r) => setTimeout(r, 50));
+  const conns = (set: (c: InstanceType<typeof UiSession>['state']['conns']) => Partial<InstanceType<typeof UiSession>['state']['conns']>) => () => {
+    for (const m of [cur, base]) m.session.store.setState({conns: {...m.session.state.conns, ...set(m.session.state.conns)}});
+  };
+  const variants: {id: string; name: string; view: 'conns' | 'dashboard'; set: () => void; stepMs: number}[] = [
+    {id: 'conns-first', name: 'Connections, unfiltered, slot order, first page', view: 'conns', set: () => {}, stepMs: 100},
+    {id: 'conns-500k', name: 'Connections, unfiltered, slot order, page at 500k', view: 'conns', set: conns(() => ({sel: 500_000})), stepMs: 100},
+    {id: 'conns-sorted', name: 'Connections, sorted by expires', view: 'conns', set: conns(() => ({sort: 'expires', desc: false, sel: 0})), stepMs: 100},
+    {id: 'conns-addr', name: 'Connections, filter 10.1.0.11 (address)', view: 'conns', set: conns(() => ({sort: null, filter: '10.1.0.11', sel: 0})), stepMs: 100},
+    {id: 'conns-state', name: 'Connections, filter ESTABLISHED (state)', view: 'conns', set: conns(() => ({filter: 'established', sel: 0})), stepMs: 100},
+    // a new virtual second every frame (>= 10x speed): every chart and sparkline is redrawn
+    {id: 'dashboard', name: 'Dashboard, new data every frame', view: 'dashboard', set: () => {}, stepMs: 1000},
+  ];
+  const repeats = Number(process.env.UIBENCH_FRAMES ?? 15);
+  const figs: BenchFigure[] = [];
+  let dashboardMs = 0;
+  for (const v of variants) {
+    for (const m of [cur, base]) m.session.setView(v.view);
+    const res = {current: [] as Stages[], baseline: [] as Stages[]};
+    let same = 0, compared = 0;
+    for (let i = 0; i < repeats + 3; i++) {
+      v.set();
+      sim.advance(v.stepMs, 40_000);
+      // alternate which variant draws first, so neither always runs on a warmer cache
+      const order = i % 2 ? [['current', cur], ['baseline', base]] as const : [['baseline', base], ['current', cur]] as const;
+      const got: Partial<Record<'current' | 'baseline', Stages | null>> = {};
+      for (const [name, m] of order) got[name] = await m.frame(v.view === 'dashboard');
+      if (i < 3 || !got.current || !got.baseline) continue;
+      res.current.push(got.current);
+      res.baseline.push(got.baseline);
+      compared++;
+      // the title line shows each session's own query time: the rest must match byte for byte
+      const norm = (f: string) => f.replace(/query [\d.]+ ms/, 'query - ms');
+      if (norm(cur.last()) === norm(base.last())) same++;
+    }
+    const med = (xs: Stages[], k: keyof Stages) => spread(xs.map((x) => x[k]));
+    const line = (xs: Stages[]) => (['query', 'react', 'ink', 'write', 'total', 'cpu'] as const).map((k) => `${k} ${med(xs, k).median.toFixed(2)}`).join(', ');
+    report(`140x45 frame over ${nconn.toLocaleString('en-US')} entries, ${v.name}: current: ${line(res.current)} ms; ` +
+      `pre-change: ${line(res.baseline)} ms; ${compared} frames, identical output ${same}/${compared}`);
+    const tc = med(res.current, 'total'), tb = med(res.baseline, 'total');
+    if (v.view === 'dashboard') dashboardMs = tc.median;
+    const key = `frame-${v.id}`;
+    figs.push(spreadFigure(`pre-change components, whole frame (query to stdout): ${v.name}`, tb, 'ms', {id: `${key}-before`}));
+    figs.push(spreadFigure(`whole frame (query to stdout): ${v.name}`, tc, 'ms', {id: key, baseline: `${key}-before`,
+      target: {of: 'value', op: '<', limit: 8, why: 'issue 15'}}));
+    const uc = spread(res.current.map((x) => x.total - x.query)), ub = spread(res.baseline.map((x) => x.total - x.query));
+    figs.push(spreadFigure(`pre-change components, UI part (React, layout, Ink output, write): ${v.name}`, ub, 'ms', {id: `${key}-ui-before`}));
+    figs.push(spreadFigure(`UI part (React, layout, Ink output, write): ${v.name}`, uc, 'ms', {baseline: `${key}-ui-before`,
+      target: v.view === 'conns' ? {of: 'value', op: '<', limit: 8, why: 'the frame less the engine query'} : undefined}));
+    if (v.view === 'conns') {
+      // same look: every frame byte for byte what the pre-change components drew
+      figs.push({figure: `frames identical to the pre-change drawing (of ${compared}): ${v.name}`, value: same, unit: 'frames',
+        target: {of: 'value', op: '>=', limit: compared}});
+    }
+    if (v.id === 'conns-first') {
+      for (const k of ['react', 'ink', 'write'] as const) {
+        const label = k === 'react' ? 'React + layout' : k === 'ink' ? 'Ink output' : 'write';
+        figs.push(spreadFigure(`pre-change components, stage ${label}: ${v.name}`, med(res.baseline, k), 'ms', {id: `${key}-${k}-before`}));
+        figs.push(spreadFigure(`stage ${label}: ${v.name}`, med(res.current, k), 'ms', {baseline: `${key}-${k}-before`}));
+      }
+    }
+    if (v.view === 'conns' && same !== compared) report(`WARNING: ${compared - same} frames differ between the current and the pre-change components`);
   }
-  clock.stop();
-  s2.stop();
-  inst2.unmount();
-  const sl = spread(lat);
-  const eff = clock.info().effective;
-  report(`keypress -> frame while a 50k/s SYN flood runs: median ${sl.median.toFixed(0)} ms, max ${sl.max.toFixed(0)} ms (effective speed ×${eff})`);
-  figs.push({figure: 'keypress to screen during a SYN flood', value: sl.median, min: sl.min, max: sl.max, unit: 'ms',
-    target: {of: 'value', op: '<', limit: 100}});
-  return figs;
+  cur.inst.unmount();
+  base.inst.unmount();
+
+  return {figs, dashboardMs};
+}
+
+/**
+ * Keypress to screen on the live app (wall clock, 10 Hz publisher, the app's Ink throttle) while a
+ * SYN flood runs, against the same keys with the flood stopped, in one run.
+ */
+async function keypressFigures(report: Report): Promise<BenchFigure[]> {
+  const [{buildDemo}, {AuditLog}, {LocalBackend}, {UiSession}, {render}, {App}, {SimClock}, {inkMaxFps}] = await Promise.all([
+    import('../src/demo/default-config.js'), import('../src/store/actions.js'), import('../src/store/backend.js'),
+    import('../src/store/session.js'), import('ink'), import('../components/App.js'), import('../src/app/clock.js'), import('../src/app/run-app.js'),
+  ]);
+  const latency = async (floodRate: number) => {
+    const sim = buildDemo(1);
+    if (floodRate) sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: floodRate});
+    const clock = new SimClock(sim, {speed: 1});
+    const backend = new LocalBackend(sim, clock);
+    const session = new UiSession({backend: backend, audit: new AuditLog(), size: {cols: 140, rows: 45}});
+    const out = fakeStdout(140, 45);
+    const stdin = fakeStdin();
+    let lastFrameAt = 0;
+    out.stream.on('frame', () => { lastFrameAt = performance.now(); });
+    const inst = render(<App session={session} />, {
+      stdout: out.stream as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
+      patchConsole: false, maxFps: inkMaxFps(10),
+    });
+    clock.start();
+    session.start(10);
+    session.setView('conns');
+    await new Promise((r) => setTimeout(r, 1500));
+    const lat: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 130 + (i * 37) % 90));
+      const before = session.state.conns.sel;
+      const sent = performance.now();
+      stdin.write(i % 2 ? 'k' : 'j');
+      // the frame that shows the new selection is the first write after the store changed
+      await new Promise<void>((resolve) => {
+        const check = () => (session.state.conns.sel !== before && lastFrameAt > sent ? resolve() : setTimeout(check, 1));
+        check();
+      });
+      lat.push(lastFrameAt - sent);
+    }
+    clock.stop();
+    session.stop();
+    inst.unmount();
+    return {lat: spread(lat), eff: clock.info().effective};
+  };
+  const flood = await latency(50_000);
+  const idle = await latency(0);
+  report(`keypress -> frame while a 50k/s SYN flood runs: median ${flood.lat.median.toFixed(0)} ms, max ${flood.lat.max.toFixed(0)} ms (effective speed ×${flood.eff}); no traffic: median ${idle.lat.median.toFixed(0)} ms`);
+  return [
+    spreadFigure('keypress to screen, no traffic', idle.lat, 'ms', {id: 'key-idle'}),
+    spreadFigure('keypress to screen during a 50k/s SYN flood', flood.lat, 'ms', {baseline: 'key-idle',
+      target: {of: 'value', op: '<', limit: 100, why: 'one frame at 10 Hz'}}),
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

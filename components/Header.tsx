@@ -3,7 +3,7 @@
 // `lvsdeck serve` it starts with who you are (user:role) and how many others are connected.
 import {Box, Text} from 'ink';
 import {PAGE_SIZE} from '../src/engine/constants.js';
-import {VIEWS} from '../src/store/session.js';
+import {VIEWS, type ViewId} from '../src/store/session.js';
 import {bytes, clock, num} from '../src/ui/format.js';
 import {defenseBadge} from '../src/ui/theme.js';
 import {ROLE_COLOR} from './AuditPane.js';
@@ -31,6 +31,8 @@ export function Header({width}: {width: number}) {
   const filled = Math.round(Math.max(0, Math.min(1, usedFrac)) * barW);
   const bar = '█'.repeat(filled) + '░'.repeat(barW - filled);
   const run = h.paused ? '⏸ PAUSED' : `▶ ×${h.speed}${h.lagging ? ` (eff ×${h.eff})` : ''}`;
+  const defenseText = DEFENSES.reduce((n, [name, short]) => n + (wide ? name : short).length + 1 + defenseBadge(modes[name]).word.length + 2, 0);
+  const tabs = viewTabs(VIEWS.filter((v) => v.id !== 'audit' || h.view === 'audit' || h.peers > 0), h.view, width - defenseText - 1);
   const memText = wide ? ` avail ${bytes(h.avail * PAGE_SIZE)} thr ${bytes(h.thresh * PAGE_SIZE)}` : ` ${bytes(h.avail * PAGE_SIZE)}`;
   return (
     <Box flexDirection="column" width={width} height={2}>
@@ -60,14 +62,29 @@ export function Header({width}: {width: number}) {
           );
         })}
         {'│'}
-        {VIEWS.filter((v) => v.id !== 'audit' || h.view === 'audit' || h.peers > 0).map((v) => (
-          <Text key={v.id} inverse={v.id === h.view} bold={v.id === h.view}>
-            {wide ? ` ${v.key} ${v.title} ` : v.id === h.view ? ` ${v.key} ${v.title} ` : ` ${v.key} `}
-          </Text>
+        {tabs.map((tab) => (
+          <Text key={tab.id} inverse={tab.id === h.view} bold={tab.id === h.view}>{tab.label}</Text>
         ))}
       </Text>
     </Box>
   );
+}
+
+/**
+ * The view tabs in `room` cells: full titles if they all fit, else the current view's full title
+ * and the others' short names, else the others' keys alone.
+ */
+export function viewTabs(views: readonly {id: ViewId; key: string; title: string; short: string}[], current: ViewId, room: number): {id: ViewId; label: string}[] {
+  const forms = [(v: typeof views[number]) => v.title, (v: typeof views[number]) => v.short, () => ''];
+  let tabs: {id: ViewId; label: string}[] = [];
+  for (const form of forms) {
+    tabs = views.map((v) => {
+      const name = v.id === current ? v.title : form(v);
+      return {id: v.id, label: name ? ` ${v.key} ${name} ` : ` ${v.key} `};
+    });
+    if (tabs.reduce((n, tab) => n + tab.label.length, 0) <= room) break;
+  }
+  return tabs;
 }
 
 /** 1234 -> "1.2k" (narrow header). */

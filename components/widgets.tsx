@@ -1,7 +1,7 @@
 // Chart widgets: blessed-contrib drawings (src/ui/charts.ts) shown as Ink text, memoised so a
 // frame only redraws a chart whose data or size changed.
 import {useMemo} from 'react';
-import {Text} from 'ink';
+import {Box, Text} from 'ink';
 import {type ChartColor, renderLineChart, renderSparkline, renderStackGauge} from '../src/ui/charts.js';
 import {cell} from '../src/ui/format.js';
 
@@ -24,15 +24,40 @@ export function StackGauge({segments, width, mono}: {
   return <Text wrap="truncate-end">{text}</Text>;
 }
 
-export function Spark({data, width, color, label, value}: {
-  data: number[]; width: number; color?: string; label: string; value: string;
+export function Spark({data, width, color, label, value, labelWidth}: {
+  data: number[]; width: number; color?: string; label: string; value: string; labelWidth?: number;
 }) {
-  const lw = Math.min(16, Math.max(10, Math.floor(width / 4)));
+  const lw = labelWidth ?? Math.min(16, Math.max(10, Math.floor(width / 4)));
   const vw = 9;
   const sw = Math.max(4, width - lw - vw - 2);
   return (
     <Text wrap="truncate-end">
       {cell(label, lw)} <Text color={color}>{renderSparkline(data, sw)}</Text> {cell(value, vw, 'right')}
     </Text>
+  );
+}
+
+/** One column of a ColumnTable: its width and one pre-rendered, padded (and painted) cell per row. */
+export interface TableColumn {
+  width: number;
+  cells: string[];
+}
+
+/**
+ * A table drawn column by column: one <Text> per column whose lines are that column's cells.
+ * Ink turns every distinct line into styled characters once per frame, so a column of repeated
+ * values (protocol, virtual service, real server, state) costs one line, not one per row, and a
+ * page of rows is a handful of nodes instead of one per row. Cells must be padded to the
+ * column's width so that the rows line up and styles (a selected row's inverse) run unbroken.
+ */
+export function ColumnTable({columns, rows}: {columns: TableColumn[]; rows: number}) {
+  return (
+    <Box flexDirection="row" height={rows}>
+      {columns.map((c, i) => (
+        <Box key={i} width={c.width} flexShrink={0}>
+          <Text wrap="truncate-end">{c.cells.join('\n')}</Text>
+        </Box>
+      ))}
+    </Box>
   );
 }

@@ -39,11 +39,20 @@ afterAll(() => {
 });
 
 describe.skipIf(!hasTmux)('lvsdeck in tmux', () => {
-  test('140x45: views, tunable edit, defenses by key, SYN flood, quit restores the terminal', async () => {
+  test('140x45: the Dashboard fills the screen and every tab fits; views, tunable edit, defenses by key, SYN flood, quit restores the terminal', async () => {
     const s = launch(140, 45);
     await waitFor(s, /lvsdeck \d\d:\d\d:\d\d ▶ ×1 .*conns .*conn\/s .*pkt\/s in .*mem [█░]+/, 20_000);
     await waitFor(s, /drop_entry:armed\s+drop_packet:armed\s+secure_tcp:armed/);
     expect(fmt(s, '#{alternate_on}')).toBe('1');
+    // the lower half is used: memory over time under the drop chart, new connections/s per
+    // virtual service, the real servers holding the most connections; no tab is cut
+    const dash = await waitFor(s, /Top real servers[\s\S]*10\.1\.0\.\d+:\d+ +\d+ +[\d,]+ +\d+/);
+    expect(dash).toMatch(/Memory over time\s+■available [\d,]+\s+■amemthresh 1,024 pages/);
+    expect(dash).toMatch(/New connections\/s per virtual service\n.*TCP 10\.0\.0\.1:80\s+[▁▂▃▄▅▆▇█ ]+\s+\d+/);
+    expect(dash).toMatch(/UDP 10\.0\.0\.3:53\s+[▁▂▃▄▅▆▇█ ]+\s+\d+/);
+    const tabs = dash.split('\n')[1]!;
+    for (const tab of ['1 Dashboard', '2 Svc', '3 Conns', '4 Tun', '5 Traffic', '6 Log', '8 Sync']) expect(tabs).toContain(tab);
+    expect(tabs).not.toContain('…');
     const titles = [/Drops per virtual second/, /Services: 3 virtual, 7 real servers/, /Connections [\d,]+\s+slot order/,
       /Tunables\s+\/proc\/sys\/net\/ipv4\/vs: 32/, /Attacks\/Traffic\s+3 generators/, /Log\s+debug_level 0/];
     for (let i = 0; i < 6; i++) {
@@ -117,7 +126,7 @@ describe.skipIf(!hasTmux)('lvsdeck in tmux', () => {
     await waitFor(s, /-> 10\.1\.0\.11:8080\s+Masq\s+3/);
     tmux('resize-window', '-t', s, '-x', '140', '-y', '45');
     await waitFor(s, /drop_entry:armed\s+drop_packet:armed/);
-    await waitFor(s, /2 Services\s+3 Connections/);
+    await waitFor(s, /1 Dash\s+2 Services\s+3 Conns\s+4 Tun\s+5 Traffic\s+6 Log\s+8 Sync/);
     tmux('resize-window', '-t', s, '-x', '80', '-y', '24');
     await waitFor(s, /entry:armed\s+packet:armed/);
     keys(s, 'C-c');

@@ -16,14 +16,19 @@ export const KEYS = {
 
 export const tick = (ms = 15) => new Promise((r) => setTimeout(r, ms));
 
-export function setup(o: {rows?: number; readOnly?: boolean; mono?: boolean; warm?: number; seed?: number} = {}) {
+export function setup(o: {cols?: number; rows?: number; readOnly?: boolean; mono?: boolean; warm?: number; seed?: number} = {}) {
   const sim = buildDemo(o.seed ?? 1, DEMO_MEMORY);
   if (o.warm !== 0) sim.runUntil(o.warm ?? 10_000);
   const clock = new ManualClock(sim);
   const backend = new LocalBackend(sim, clock);
   const audit = new AuditLog();
-  const session = new UiSession({backend, audit, readOnly: o.readOnly, mono: o.mono, size: {cols: 100, rows: o.rows ?? 32}, user: 'tester'});
+  const session = new UiSession({backend, audit, readOnly: o.readOnly, mono: o.mono, size: {cols: o.cols ?? 100, rows: o.rows ?? 32}, user: 'tester'});
   const r = render(<App session={session} />);
+  if (o.cols) {
+    // ink-testing-library's stdout is 100 columns wide: widen it as a terminal resize would
+    Object.defineProperty(r.stdout, 'columns', {get: () => o.cols});
+    r.stdout.emit('resize');
+  }
   const screen = () => stripAnsi(r.lastFrame() ?? '');
   /** Type keys one write at a time and let Ink re-render. */
   const press = async (...keys: string[]) => {

@@ -2,6 +2,9 @@
 // footer stay visible everywhere.
 import {describe, expect, test} from 'vitest';
 import {KEYS, harnessPerTest} from './ui-harness.js';
+import {viewTabs} from '../components/Header.js';
+import {planDashboard} from '../components/views/Dashboard.js';
+import {VIEWS} from '../src/store/session.js';
 
 const start = harnessPerTest();
 
@@ -31,6 +34,30 @@ describe('views', () => {
     expect(s).toMatch(/ESTABLISHED\s+\d+/);
     expect(s).toMatch(/UDP\s+[\d,]+/);
     expect(s).toMatch(/drop_entry\s+armed/);
+  });
+
+  test('Dashboard at 140x45: memory over time, new connections/s per service and the top real servers fill the lower half', async () => {
+    const h = start({cols: 140, rows: 45});
+    for (let i = 0; i < 5; i++) await h.advance(1000);
+    const lines = h.screen().split('\n');
+    const s = lines.join('\n');
+    expect(s).toMatch(/Memory over time\s+■available [\d,]+\s+■amemthresh 1,024 pages/);
+    expect(s).toContain('New connections/s per virtual service');
+    for (const svc of ['TCP 10.0.0.1:80', 'TCP 10.0.0.2:443', 'UDP 10.0.0.3:53']) expect(s).toMatch(new RegExp(`${svc.replace(/\./g, '\\.')}\\s+[▁▂▃▄▅▆▇█ ]+\\s+\\d+`));
+    expect(s).toMatch(/Top real servers\s+by connections held/);
+    expect(s).toMatch(/Real server\s+Active\s+InAct\s+conn\/s/);
+    // the servers are listed most connections first
+    const held = lines.map((l) => /(10\.1\.0\.\d+:\d+)\s+([\d,]+)\s+([\d,]+)\s+\d+/.exec(l.slice(82))).filter((m) => m)
+      .map((m) => Number(m![2]!.replace(/,/g, '')) + Number(m![3]!.replace(/,/g, '')));
+    expect(held.length).toBe(7);
+    expect(held).toEqual([...held].sort((a, b) => b - a));
+    // the body is used to its last rows: something is drawn in the bottom quarter of both columns
+    const body = lines.slice(2, 2 + 40);
+    expect(body.slice(30).some((l) => l.slice(0, 81).trim() !== '')).toBe(true);
+    expect(body.slice(28).some((l) => l.slice(82).trim() !== '')).toBe(true);
+    // every tab fits at 140 columns
+    for (const tab of ['1 Dashboard', '2 Svc', '3 Conns', '4 Tun', '5 Traffic', '6 Log', '8 Sync']) expect(lines[1]).toContain(tab);
+    expect(lines[1]).not.toContain('…');
   });
 
   test('Services: each virtual service with its real servers and their numbers', async () => {
@@ -138,5 +165,37 @@ describe('views', () => {
   test('monochrome: charts carry no colour escapes', async () => {
     const h = start({mono: true});
     expect(h.lastFrame()).not.toMatch(/\x1b\[3\dm/);
+  });
+});
+
+describe('layout of the header tabs and the Dashboard panels', () => {
+  test('tabs: full titles when they fit, else short names beside the current title, else keys; never wider than the room', () => {
+    const width = (tabs: {label: string}[]) => tabs.reduce((n, t) => n + t.label.length, 0);
+    const all = VIEWS;
+    expect(viewTabs(all, 'dashboard', 200).map((t) => t.label.trim())).toEqual(all.map((v) => `${v.key} ${v.title}`));
+    const mid = viewTabs(all, 'conns', 84);
+    expect(mid.map((t) => t.label.trim())).toEqual(['1 Dash', '2 Svc', '3 Connections', '4 Tun', '5 Traffic', '6 Log', '7 Audit', '8 Sync']);
+    expect(width(mid)).toBeLessThanOrEqual(84);
+    const narrow = viewTabs(all, 'traffic', 40);
+    expect(narrow.map((t) => t.label.trim())).toEqual(['1', '2', '3', '4', '5 Attacks/Traffic', '6', '7', '8']);
+    expect(width(narrow)).toBeLessThanOrEqual(40);
+  });
+
+  test('Dashboard plan: the memory chart only when tall enough, panels never exceed the body', () => {
+    const n = {counters: 3, states: 7, services: 3, servers: 7};
+    const tall = planDashboard(40, n);
+    expect(tall.memChart).toBeGreaterThanOrEqual(8);
+    expect(tall.services).toBe(4);
+    expect(tall.servers).toBe(9);
+    expect(3 + 1 + tall.dropChart + 2 + 1 + tall.memChart + tall.counters).toBeLessThanOrEqual(40);
+    expect(3 + 4 + 4 + tall.states + tall.services + tall.servers).toBeLessThanOrEqual(40);
+    const short = planDashboard(20, n);
+    expect(short.memChart).toBe(0);
+    expect(3 + 4 + 4 + short.states + short.services + short.servers).toBeLessThanOrEqual(20);
+    for (let h = 12; h <= 80; h++) {
+      const p = planDashboard(h, n);
+      expect(3 + 1 + p.dropChart + 2 + (p.memChart ? p.memChart + 1 : 0) + p.counters, `left at ${h}`).toBeLessThanOrEqual(Math.max(h, 3 + 1 + 4 + 2 + 2));
+      expect(3 + 8 + p.states + p.services + p.servers, `right at ${h}`).toBeLessThanOrEqual(Math.max(h, 3 + 8 + 2));
+    }
   });
 });

@@ -1,21 +1,75 @@
-// Dashboard: memory gauge (available vs amemthresh), drop rates over time, conns/s and packets/s
-// sparklines, the connection states mix and the defenses' details.
+// Dashboard: memory gauge (available vs amemthresh); on the left the drop rates over time and,
+// under them on the same time axis, available memory against amemthresh, then the drop counters;
+// on the right the rate sparklines (total and per virtual service), the defenses, the connection
+// states mix and the real servers holding the most connections. Panels are added as the
+// terminal's height allows, most useful first.
 import {Box, Text} from 'ink';
 import {useMemo} from 'react';
 import {KERNEL_CONN_ENTRY_BYTES, PAGE_SIZE} from '../../src/engine/constants.js';
+import type {EngineSnapshot} from '../../src/store/backend.js';
+import type {History} from '../../src/store/session.js';
 import {bytes, cell, num} from '../../src/ui/format.js';
-import {defenseBadge} from '../../src/ui/theme.js';
+import {renderSparkline} from '../../src/ui/charts.js';
+import {defenseBadge, type Theme} from '../../src/ui/theme.js';
 import {useTheme, useUi} from '../context.js';
 import {LineChart, Spark, StackGauge} from '../widgets.js';
 
 const CAUSE_COLORS = ['magenta', 'cyan', 'green', 'blue', 'white'];
+/** Rows a chart may take: braille cells are the costliest text for Ink to lay out per frame. */
+const DROP_CHART_MAX = 14;
+const MEM_CHART_MAX = 14;
+
+export interface DashboardPlan {
+  dropChart: number;
+  /** 0: no memory chart (too short a terminal). */
+  memChart: number;
+  /** Drop counter lines under the charts (title included; 0: none). */
+  counters: number;
+  states: number;
+  /** Per-service conns/s lines (title included; 0: none). */
+  services: number;
+  /** Top real servers lines (title and column header included; 0: none). */
+  servers: number;
+}
+
+/**
+ * How many rows each panel gets in a body of `height` rows (the memory line and gauge included):
+ * the left column holds the two charts and the counters, the right one the rates, defenses,
+ * states, per-service rates and top servers, in that order of priority.
+ */
+export function planDashboard(height: number, n: {counters: number; states: number; services: number; servers: number}): DashboardPlan {
+  const colH = height - 3;
+  // left: title, drop chart, 2 legend lines; then title + memory chart when there is room for
+  // both; the drop counters (title + lines) take what the charts leave
+  const withMem = colH >= 23;
+  const countersWant = 1 + Math.max(1, Math.min(n.counters, 6));
+  const forCharts = colH - 3 - (withMem ? 1 : 0) - countersWant;
+  const memChart = withMem ? Math.max(5, Math.min(MEM_CHART_MAX, Math.floor(forCharts * 0.45))) : 0;
+  const dropChart = Math.max(4, Math.min(DROP_CHART_MAX, forCharts - memChart));
+  const counters = Math.max(0, colH - 3 - dropChart - (withMem ? memChart + 1 : 0));
+  // right: rates (title + 3) and defenses (title + 3) always; the states mix first, then the
+  // per-service rates and the top servers if they fit whole (at least their title and 2 rows)
+  let rest = colH - 8;
+  const statesWant = 1 + Math.max(1, Math.min(n.states, 8));
+  let states = Math.max(1, Math.min(statesWant, rest));
+  rest -= states;
+  const svcWant = n.services ? 1 + n.services : 0;
+  const services = svcWant && rest >= Math.min(svcWant, 3) ? Math.min(svcWant, rest) : 0;
+  rest -= services;
+  const srvWant = n.servers ? 2 + Math.min(n.servers, 8) : 0;
+  const servers = srvWant && rest >= Math.min(srvWant, 4) ? Math.min(srvWant, rest) : 0;
+  rest -= servers;
+  // leftover rows show more states when there are more
+  states += Math.max(0, Math.min(rest, 1 + Math.max(1, n.states) - states));
+  return {dropChart, memChart, counters, states, services, servers};
+}
 
 export function Dashboard({width, height}: {width: number; height: number}) {
   const t = useTheme();
   const d = useUi((s) => ({
     mem: s.snap?.memory, entries: s.snap ? s.snap.conns + s.snap.templates : 0, states: s.snap?.states,
-    synRecv: s.snap?.synRecvShare ?? 0,
-    defense: s.snap?.defense, hist: s.hist, rates: s.rates, counters: s.snap?.counters,
+    synRecv: s.snap?.synRecvShare ?? 0, services: s.snap?.services,
+    defense: s.snap?.defense, hist: s.hist, rates: s.rates, counters: s.snap?.counters, failed: s.traffic.failed,
   }));
   const mem = d.mem ?? {availablePages: 0, amemthresh: 1024, totalPages: 1};
   const total = Math.max(1, mem.totalPages);
@@ -37,20 +91,25 @@ export function Dashboard({width, height}: {width: number; height: number}) {
       s.push({title: `entry drop: ${cause}`, y, color: CAUSE_COLORS[i % CAUSE_COLORS.length]!}));
     return s;
   }, [d.hist]);
-  const leftW = Math.max(30, Math.floor(width * 0.58));
-  const rightW = width - leftW - 1;
-  // The chart is capped: braille cells are the costliest text for Ink to lay out per frame.
-  const chartH = Math.max(4, Math.min(14, height - 3 - 1 - 2));
-  const tableRows = Math.max(0, height - 3 - 1 - chartH - 2 - 1);
+  const memSeries = useMemo(() => [
+    {title: 'available', y: d.hist.availPages, color: 'green'},
+    {title: 'amemthresh', y: d.hist.amemthresh, color: 'red'},
+  ], [d.hist]);
+  const services = d.services ?? [];
+  const servers = topServers(services);
+  const states = Object.entries(d.states ?? {}).sort((a, b) => b[1] - a[1]);
   const counters = [
     ...Object.entries((d.counters?.dropped ?? {}) as Record<string, number>).map(([k, v]) => ({what: `packets dropped: ${k}`, n: v})),
     ...Object.entries((d.counters?.dropEntry ?? {}) as Record<string, number>).map(([k, v]) => ({what: `entries dropped by drop_entry: ${k}`, n: v})),
   ].filter((c) => c.n > 0).sort((a, b) => b.n - a.n);
+  const plan = planDashboard(height, {counters: counters.length, states: states.length, services: services.length, servers: servers.length});
+  const leftW = Math.max(30, Math.floor(width * 0.58));
+  const rightW = width - leftW - 1;
+  const colH = height - 3;
   const legend = series.map((s) => `${t.mono ? '' : '■'}${s.title} ${num(s.y[s.y.length - 1] ?? 0, true)}/s`);
-  const states = Object.entries(d.states ?? {}).sort((a, b) => b[1] - a[1]);
   const stTotal = states.reduce((a, [, n]) => a + n, 0) || 1;
-  const stRows = Math.max(1, height - 3 - 9);
   const defs = d.defense;
+  const sparkLabelW = Math.min(22, Math.max(10, Math.floor(rightW / 3)));
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text wrap="truncate-end">
@@ -59,10 +118,10 @@ export function Dashboard({width, height}: {width: number; height: number}) {
         {`  entries ${num(d.entries)} × ${KERNEL_CONN_ENTRY_BYTES} B`}
       </Text>
       <StackGauge segments={segments} width={width} mono={t.mono} />
-      <Box flexDirection="row" height={height - 3}>
-        <Box flexDirection="column" width={leftW} height={height - 3}>
+      <Box flexDirection="row" height={colH}>
+        <Box flexDirection="column" width={leftW} height={colH}>
           <Text bold wrap="truncate-end">Drops per virtual second</Text>
-          <LineChart series={series} width={leftW} height={chartH} mono={t.mono} />
+          <LineChart series={series} width={leftW} height={plan.dropChart} mono={t.mono} />
           <Box height={2}>
             <Text wrap="wrap">
               {series.map((s, i) => (
@@ -70,18 +129,38 @@ export function Dashboard({width, height}: {width: number; height: number}) {
               ))}
             </Text>
           </Box>
-          {tableRows >= 2 ? <Text bold wrap="truncate-end">Drop counters since start</Text> : null}
-          {tableRows >= 2 && counters.length === 0 ? <Text dimColor>nothing dropped</Text> : null}
-          {tableRows >= 2 ? counters.slice(0, tableRows - 1).map((c) => (
+          {plan.memChart ? (
+            <>
+              <Text wrap="truncate-end">
+                <Text bold>Memory over time</Text>
+                <Text color={t.c('green')}>{`  ${t.mono ? '' : '■'}available ${num(avail)}`}</Text>
+                <Text color={t.c('red')}>{`  ${t.mono ? '' : '■'}amemthresh ${num(mem.amemthresh)}`}</Text>
+                {' pages'}
+              </Text>
+              <LineChart series={memSeries} width={leftW} height={plan.memChart} mono={t.mono} />
+            </>
+          ) : null}
+          {plan.counters >= 2 ? <Text bold wrap="truncate-end">Drop counters since start</Text> : null}
+          {plan.counters >= 2 && counters.length === 0 ? <Text dimColor>nothing dropped</Text> : null}
+          {plan.counters >= 2 ? counters.slice(0, plan.counters - 1).map((c) => (
             <Text key={c.what} wrap="truncate-end">{cell(c.what, Math.max(10, leftW - 12))}{cell(num(c.n), 11, 'right')}</Text>
           )) : null}
         </Box>
         <Box width={1} />
-        <Box flexDirection="column" width={rightW} height={height - 3}>
+        <Box flexDirection="column" width={rightW} height={colH}>
           <Text bold wrap="truncate-end">Rates (per virtual second)</Text>
-          <Spark label="conns/s" data={d.hist.cps} width={rightW} color={t.c('cyan')} value={num(d.rates.cps, true)} />
-          <Spark label="pkt in/s" data={d.hist.inpps} width={rightW} color={t.c('green')} value={num(d.rates.inpps, true)} />
-          <Spark label="pkt out/s" data={d.hist.outpps} width={rightW} color={t.c('blue')} value={num(d.rates.outpps, true)} />
+          <Spark label="conns/s" data={d.hist.cps} width={rightW} color={t.c('cyan')} value={num(d.rates.cps, true)} labelWidth={sparkLabelW} />
+          <Spark label="pkt in/s" data={d.hist.inpps} width={rightW} color={t.c('green')} value={num(d.rates.inpps, true)} labelWidth={sparkLabelW} />
+          <Spark label="pkt out/s" data={d.hist.outpps} width={rightW} color={t.c('blue')} value={num(d.rates.outpps, true)} labelWidth={sparkLabelW} />
+          {plan.services ? (
+            <>
+              <Text bold wrap="truncate-end">New connections/s per virtual service</Text>
+              {services.slice(0, plan.services - 1).map((s) => {
+                const h = d.hist.svc[s.id] ?? [];
+                return <Spark key={s.id} label={s.label} data={h} width={rightW} color={t.c('cyan')} value={num(h[h.length - 1] ?? 0, true)} labelWidth={sparkLabelW} />;
+              })}
+            </>
+          ) : null}
           <Text bold wrap="truncate-end">Defenses</Text>
           {defs ? (
             <>
@@ -100,7 +179,7 @@ export function Dashboard({width, height}: {width: number; height: number}) {
             </>
           ) : null}
           <Text wrap="truncate-end"><Text bold>Connection states</Text>{`  ${Math.round(d.synRecv * 100)}% SYN_RECV`}</Text>
-          {states.slice(0, stRows).map(([name, n]) => {
+          {states.slice(0, plan.states - 1).map(([name, n]) => {
             const barW = Math.max(0, rightW - 30);
             const w = Math.round((n / stTotal) * barW);
             return (
@@ -110,8 +189,42 @@ export function Dashboard({width, height}: {width: number; height: number}) {
             );
           })}
           {states.length === 0 ? <Text dimColor>no entries</Text> : null}
+          {plan.servers ? <TopServers servers={servers.slice(0, plan.servers - 2)} hist={d.hist} failed={d.failed} width={rightW} t={t} /> : null}
         </Box>
       </Box>
     </Box>
+  );
+}
+
+type ServiceSnap = EngineSnapshot['services'][number];
+type ServerRow = ServiceSnap['dests'][number] & {service: string};
+
+/** Real servers by connections held (active + inactive), most first. */
+export function topServers(services: readonly ServiceSnap[]): ServerRow[] {
+  return services.flatMap((s) => s.dests.map((d) => ({...d, service: s.label})))
+    .sort((a, b) => b.activeConns + b.inactConns - (a.activeConns + a.inactConns) || a.id - b.id);
+}
+
+function TopServers({servers, hist, failed, width, t}: {
+  servers: ServerRow[]; hist: History; failed: string[]; width: number; t: Theme;
+}) {
+  const labelW = Math.min(22, Math.max(14, width - 38));
+  const sparkW = Math.max(0, width - labelW - 7 - 7 - 8 - 1);
+  return (
+    <>
+      <Text wrap="truncate-end"><Text bold>Top real servers</Text>{'  by connections held'}</Text>
+      <Text wrap="truncate-end" bold dimColor>{cell('Real server', labelW) + cell('Active', 7, 'right') + cell('InAct', 7, 'right') + cell('conn/s', 8, 'right')}</Text>
+      {servers.map((d) => {
+        const h = hist.dest[d.id] ?? [];
+        const down = failed.includes(d.label);
+        return (
+          <Text key={d.id} wrap="truncate-end" color={t.c(down ? 'red' : d.weight === 0 ? 'yellow' : undefined)}>
+            {cell(d.label + (down ? ' DOWN' : ''), labelW) + cell(num(d.activeConns, true), 7, 'right') + cell(num(d.inactConns, true), 7, 'right') +
+              cell(num(h[h.length - 1] ?? 0, true), 8, 'right')}
+            {sparkW >= 4 ? <Text color={t.c('magenta')}>{' ' + renderSparkline(h, sparkW)}</Text> : null}
+          </Text>
+        );
+      })}
+    </>
   );
 }

@@ -103,8 +103,12 @@ export interface History {
   /** drop_entry removals per second, by cause. */
   dropEntry: Record<string, number[]>;
   availPages: number[];
+  /** amemthresh at each sample (it is a tunable: the line moves when it is written). */
+  amemthresh: number[];
   /** New connections per second per real server (dest id). */
   dest: Record<number, number[]>;
+  /** New connections per second per virtual service (service id). */
+  svc: Record<number, number[]>;
 }
 
 export interface UiState {
@@ -173,7 +177,7 @@ export const SORT_KEYS: Record<string, ConnSortKey> = {
 };
 
 function emptyHistory(): History {
-  return {t: [], cps: [], inpps: [], outpps: [], dropDefense: [], dropOther: [], dropEntry: {}, availPages: [], dest: {}};
+  return {t: [], cps: [], inpps: [], outpps: [], dropDefense: [], dropOther: [], dropEntry: {}, availPages: [], amemthresh: [], dest: {}, svc: {}};
 }
 
 const push = (a: number[] | undefined, v: number): number[] => {
@@ -208,7 +212,7 @@ export class UiSession {
   readonly audit: AuditLog;
   private readonly wallNow: () => number;
   private lastSample: {now: number; conns: number; inpkts: number; outpkts: number; dropped: Record<string, number>;
-    dropEntry: Record<string, number>; dest: Map<number, number>} | null = null;
+    dropEntry: Record<string, number>; dest: Map<number, number>; svc: Map<number, number>} | null = null;
   private lastConnQueryAt = -Infinity;
   private connsDirty = true;
   private lastLogSeq = 0;
@@ -369,10 +373,14 @@ export class UiSession {
   /** Fold the counters into the history rings once per virtual second (or per frame when faster). */
   private sample(snap: EngineSnapshot, p: Partial<UiState>): void {
     const dest = new Map<number, number>();
-    for (const svc of snap.services) for (const d of svc.dests) dest.set(d.id, d.stats.conns);
+    const svcConns = new Map<number, number>();
+    for (const svc of snap.services) {
+      svcConns.set(svc.id, svc.stats.conns);
+      for (const d of svc.dests) dest.set(d.id, d.stats.conns);
+    }
     const cur = {
       now: snap.now, conns: snap.totals.conns, inpkts: snap.counters.packetsIn, outpkts: snap.counters.packetsOut,
-      dropped: snap.counters.dropped as Record<string, number>, dropEntry: snap.counters.dropEntry as Record<string, number>, dest,
+      dropped: snap.counters.dropped as Record<string, number>, dropEntry: snap.counters.dropEntry as Record<string, number>, dest, svc: svcConns,
     };
     const last = this.lastSample;
     if (!last || snap.now < last.now) { this.lastSample = cur; return; }
@@ -392,11 +400,14 @@ export class UiSession {
     }
     const destH: Record<number, number[]> = {};
     for (const [id, n] of dest) destH[id] = push(h.dest[id], rate(n, last.dest.get(id) ?? n));
+    const svcH: Record<number, number[]> = {};
+    for (const [id, n] of svcConns) svcH[id] = push(h.svc[id], rate(n, last.svc.get(id) ?? n));
     const rates = {cps: rate(cur.conns, last.conns), inpps: rate(cur.inpkts, last.inpkts), outpps: rate(cur.outpkts, last.outpkts)};
     p.hist = {
       t: push(h.t, snap.now), cps: push(h.cps, rates.cps), inpps: push(h.inpps, rates.inpps), outpps: push(h.outpps, rates.outpps),
       dropDefense: push(h.dropDefense, Math.max(0, Math.round(dd / dt))), dropOther: push(h.dropOther, Math.max(0, Math.round(dother / dt))),
-      dropEntry, availPages: push(h.availPages, snap.memory.availablePages), dest: destH,
+      dropEntry, availPages: push(h.availPages, snap.memory.availablePages),
+      amemthresh: push(h.amemthresh, snap.memory.amemthresh), dest: destH, svc: svcH,
     };
     p.rates = rates;
     this.lastSample = cur;

@@ -1,14 +1,20 @@
-// The one adapter between blessed-contrib and Ink (docs/tui-stack.md, "Charts"): borrow a
-// widget's prototype without creating a blessed screen (no terminal grab, no process-wide
-// handlers), back it with its own drawille/ansi-term canvas, call the widget's own setData(), and
-// return the canvas frame as lines of ANSI text for an Ink <Text>. Pinned to blessed-contrib 4.11.0,
-// whose internals (options, canvasSize, ctx, calcSize) this relies on.
+// The one adapter between blessed-contrib and Ink (docs/tui-stack.md, "Charts"), and the only module that touches the chart
+// libraries. blessed-contrib can only draw into a blessed screen; there is no public call that
+// returns a drawing as text. So this borrows the line and gauge widgets' prototypes (the same
+// constructors the package exports as contrib.line and contrib.gauge, loaded without the rest of
+// the package) without creating a screen (no terminal grab, no process-wide handlers), backs each
+// with its own drawille / ansi-term canvas, calls the widget's own setData(), and returns the
+// canvas frame as lines of ANSI text for an Ink <Text>. It relies on blessed-contrib 4.11.0
+// internals (options, calcSize, canvasSize, ctx): test/ui-charts-contract.test.ts fails if the
+// installed library no longer has them or draws differently.
 import {createRequire} from 'node:module';
 
 const require = createRequire(import.meta.url);
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const LineW = require('blessed-contrib/lib/widget/charts/line.js');
-const GaugeW = require('blessed-contrib/lib/widget/gauge.js');
+/** Module paths of the widgets (the contract test checks they are the package's public exports). */
+export const WIDGET_MODULES = {line: 'blessed-contrib/lib/widget/charts/line.js', gauge: 'blessed-contrib/lib/widget/gauge.js'} as const;
+const LineW = require(WIDGET_MODULES.line);
+const GaugeW = require(WIDGET_MODULES.gauge);
 const {Canvas: InnerCanvas} = require('drawille-canvas-blessed-contrib');
 const AnsiTerm = require('ansi-term');
 const sparklineFn: (data: number[]) => string = require('sparkline');

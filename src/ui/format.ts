@@ -54,3 +54,24 @@ export function speed(x: number): string {
 export const addrPort = (a: Addr, p: number): string => formatAddrPort(a, p);
 
 export const FWD_LABEL: Record<string, string> = {masq: 'Masq', route: 'Route', tunnel: 'Tunnel', local: 'Local', bypass: 'Bypass'};
+
+/** Foreground SGR codes of the colour names the views use (the codes chalk gives Ink's <Text color>). */
+const FG: Record<string, number> = {
+  black: 30, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, white: 37, gray: 90, grey: 90,
+};
+
+export interface CellStyle {
+  color?: string;
+  inverse?: boolean;
+}
+
+/**
+ * Wrap pre-rendered text in the escapes Ink's <Text color inverse> would give it (colour inside,
+ * inverse outside), so one multi-line <Text> can carry many differently styled rows.
+ */
+export function paint(text: string, style: CellStyle): string {
+  const fg = style.color ? FG[style.color] : undefined;
+  let out = fg !== undefined ? `\x1b[${fg}m${text}\x1b[39m` : text;
+  if (style.inverse) out = `\x1b[7m${out}\x1b[27m`;
+  return out;
+}

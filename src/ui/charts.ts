@@ -1,12 +1,13 @@
-// The one adapter between blessed-contrib and Ink (docs/tui-stack.md, "Charts"), and the only module that touches the chart
-// libraries. blessed-contrib can only draw into a blessed screen; there is no public call that
-// returns a drawing as text. So this borrows the line and gauge widgets' prototypes (the same
-// constructors the package exports as contrib.line and contrib.gauge, loaded without the rest of
-// the package) without creating a screen (no terminal grab, no process-wide handlers), backs each
-// with its own drawille / ansi-term canvas, calls the widget's own setData(), and returns the
-// canvas frame as lines of ANSI text for an Ink <Text>. It relies on blessed-contrib 4.11.0
-// internals (options, calcSize, canvasSize, ctx): test/ui-charts-contract.test.ts fails if the
-// installed library no longer has them or draws differently.
+// The one adapter between blessed-contrib and Ink (docs/tui-stack.md, "Charts") and the only
+// module that touches the chart libraries. blessed-contrib can only draw into a blessed screen;
+// no public call returns a drawing as text. So this borrows the line and gauge widgets'
+// prototypes (the constructors the package exports as contrib.line and contrib.gauge, loaded
+// without the rest of the package) without creating a screen (no terminal grab, no process-wide
+// handlers), backs each with its own drawille / ansi-term canvas, calls the widget's own
+// setData(), and returns the canvas frame as lines of ANSI text for an Ink <Text>. It relies on
+// blessed-contrib 4.11.0 internals (options, calcSize, canvasSize, ctx):
+// test/ui-charts-contract.test.ts fails if the installed library no longer has them or draws
+// differently.
 import {createRequire} from 'node:module';
 
 const require = createRequire(import.meta.url);

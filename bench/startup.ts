@@ -1,9 +1,10 @@
 // Start-up time of the shipped binary (bin/lvsdeck.js running the compiled dist/) against a bare
 // `node -e 0` measured in the same rounds, and the same command run from the TypeScript source
 // through tsx (how bin/ ran before the compiled build). Commands are interleaved round by round so
-// that load changes on the shared machine hit every row alike.
+// that load changes on the shared machine hit every row alike; the CPU time of each child is
+// reported beside the wall time, because on a crowded machine wall time mostly measures the queue.
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {performance} from 'node:perf_hooks';
@@ -12,14 +13,24 @@ import {type BenchFigure, spread} from './common.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/lvsdeck.js');
-const ROUNDS = 21;
+const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS) || 21;
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): number {
+/** GNU time, for the child's CPU time: on a machine shared by many jobs wall time mostly measures the queue. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+function run(args: string[], cpuFile?: string): {wall: number; cpu: number | null} {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8', env: {...process.env, ...env}});
-  const ms = performance.now() - t0;
+  const r = GNU_TIME && cpuFile
+    ? spawnSync(GNU_TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args], {cwd: ROOT, encoding: 'utf8'})
+    : spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8'});
+  const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return ms;
+  let cpu: number | null = null;
+  if (GNU_TIME && cpuFile) {
+    const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
+    cpu = ((user ?? NaN) + (sys ?? NaN)) * 1000;
+  }
+  return {wall, cpu};
 }
 
 export async function runStartupBench(log: (s: string) => void = () => {}): Promise<BenchFigure[]> {
@@ -44,18 +55,31 @@ export async function runStartupBench(log: (s: string) => void = () => {}): Prom
         args: [...fromSource, 'ipvsadm', '--state', state, '-Ln'], baseline: 'node-bare'},
       {figure: '--help from the TypeScript source through tsx (before the compiled build)', args: [...fromSource, '--help'], baseline: 'node-bare'},
     ];
-    const times = rows.map(() => [] as number[]);
+    const wall = rows.map(() => [] as number[]);
+    const cpu = rows.map(() => [] as number[]);
+    const cpuFile = join(dir, 'cpu.txt');
     for (const r of rows) run(r.args); // warm the file cache once
-    for (let round = 0; round < ROUNDS; round++) rows.forEach((r, i) => times[i]!.push(run(r.args)));
-    return rows.map((r, i) => {
-      const s = spread(times[i]!);
-      log(`${r.figure}: median ${s.median.toFixed(1)} ms (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`);
-      const f: BenchFigure = {figure: r.figure, value: s.median, min: s.min, max: s.max, unit: 'ms'};
-      if (r.id) f.id = r.id;
-      if (r.baseline) f.baseline = r.baseline;
-      if (r.target) f.target = r.target;
-      return f;
-    });
+    for (let round = 0; round < ROUNDS; round++) {
+      rows.forEach((r, i) => {
+        const m = run(r.args, cpuFile);
+        wall[i]!.push(m.wall);
+        if (m.cpu !== null) cpu[i]!.push(m.cpu);
+      });
+    }
+    const figures: BenchFigure[] = [];
+    const add = (r: (typeof rows)[number], xs: number[], kind: 'wall' | 'cpu') => {
+      const s = spread(xs);
+      const figure = kind === 'wall' ? r.figure : `${r.figure}: CPU time (user + system)`;
+      log(`${figure}: median ${s.median.toFixed(1)} ms (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`);
+      const f: BenchFigure = {figure, value: s.median, min: s.min, max: s.max, unit: 'ms'};
+      if (r.id) f.id = kind === 'wall' ? r.id : `${r.id}-cpu`;
+      if (r.baseline) f.baseline = kind === 'wall' ? r.baseline : `${r.baseline}-cpu`;
+      if (r.target && kind === 'wall') f.target = r.target;
+      figures.push(f);
+    };
+    rows.forEach((r, i) => add(r, wall[i]!, 'wall'));
+    if (GNU_TIME) rows.forEach((r, i) => add(r, cpu[i]!, 'cpu'));
+    return figures;
   } finally {
     rmSync(dir, {recursive: true, force: true});
   }

@@ -6,7 +6,7 @@
 //     in the Attacks/Traffic view, started and stopped at their at/for times), events and timed
 //     ipvsadm/sysctl actions run on virtual time. Exact packets, sessions and reports belong to
 //     batch runs (`lvsdeck run FILE`) and are skipped here.
-import {readFileSync} from 'node:fs';
+import {BOUNDS, fileErrorText, readBoundedFile} from '../util/bounds.js';
 import {formatAddrPort, parseAddrPort} from '../engine/addr.js';
 import type {ServiceKey} from '../engine/types.js';
 import {restoreLines, runIpvsadm} from '../ipvsadm/exec.js';
@@ -43,9 +43,9 @@ export function looksLikeIpvsadm(text: string): boolean {
 export function loadConfig(path: string, d: ConfigDefaults): LoadedConfig {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path, BOUNDS.configFileBytes);
   } catch (err) {
-    throw new ConfigError(`--config ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new ConfigError(`--config ${path}: ${fileErrorText(err)}`);
   }
   return looksLikeIpvsadm(text) ? fromIpvsadm(path, text, d) : fromScenario(path, text, d);
 }

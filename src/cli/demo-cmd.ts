@@ -3,6 +3,7 @@ import {buildDemo} from '../demo/default-config.js';
 import {SECOND} from '../engine/constants.js';
 import {parseTime} from '../scenario/units.js';
 import {intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
+import {BOUNDS} from '../util/bounds.js';
 import {DEMO_SPEC} from './specs.js';
 import {progressLine} from './progress.js';
 
@@ -26,16 +27,21 @@ export function parseDemoArgs(args: string[]): DemoArgs {
   return {
     total: time('for', 30 * SECOND),
     every: time('every', 5 * SECOND),
-    flood: flood === undefined ? 0 : numberValue('synflood', flood, 0, 10_000_000),
+    flood: flood === undefined ? 0 : numberValue('synflood', flood, 0, BOUNDS.trafficRate),
     seed: seed === undefined ? 1 : intValue('seed', seed, 0, 2 ** 31),
   };
 }
+
+/** Summaries one run may print (--for / --every). */
+const MAX_SUMMARY_LINES = 100_000;
 
 export async function run(args: string[]): Promise<number> {
   let o: DemoArgs;
   try {
     o = parseDemoArgs(args);
     if (!(o.every > 0)) throw new UsageError('--every must be more than 0');
+    if (o.total > BOUNDS.runMs) throw new UsageError(`--for: over the limit of ${BOUNDS.runMs / 86_400_000} days (see docs/bounds.md)`);
+    if (o.total / o.every > MAX_SUMMARY_LINES) throw new UsageError(`--for / --every would print ${Math.ceil(o.total / o.every)} summaries (at most ${MAX_SUMMARY_LINES})`);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`lvsdeck demo: ${err.message}\n`);

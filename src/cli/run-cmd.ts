@@ -1,7 +1,9 @@
 // `lvsdeck run FILE [--until 90s] [--json] [--trace] [--packets] [--max-conns N]`: run a scenario file headless on
 // virtual time and print its report (or one JSON document).
-import {readFileSync} from 'node:fs';
 import {parseScenario} from '../scenario/load.js';
+import {PacketStream} from '../scenario/packet-stream.js';
+import type {PacketRecord} from '../scenario/trace.js';
+import {BOUNDS, fileErrorText, readBoundedFile, readBoundedStream} from '../util/bounds.js';
 import {startCaptureOut} from '../metrics/cli.js';
 import {runJson} from '../scenario/json.js';
 import {renderText, runScenario} from '../scenario/runner.js';
@@ -35,9 +37,10 @@ export async function run(args: string[]): Promise<number> {
   }
   let text: string;
   try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    text = file === '-' ? await readBoundedStream(process.stdin, BOUNDS.configFileBytes, 'standard input')
+      : readBoundedFile(file, BOUNDS.configFileBytes);
   } catch (err) {
-    process.stderr.write(`lvsdeck run: cannot read ${file}: ${(err as Error).message}\n`);
+    process.stderr.write(`lvsdeck run: cannot read ${file}: ${fileErrorText(err)}\n`);
     return 1;
   }
   try {
@@ -45,14 +48,16 @@ export async function run(args: string[]): Promise<number> {
     let finishCapture = () => {};
     const end = until ?? sc.until;
     const progress = end === null ? null : progressLine(process.stderr, end, {describe: (t) => `t=${(t / 1000).toFixed(0)}s of ${(end / 1000).toFixed(0)}s`});
+    const stream = json && packets ? new PacketStream() : null; // records go out as they are made
     const result = await runScenario(sc, {
-      until, trace, packets: packets && json,
+      until, trace, packets: packets && json, ...(stream ? {onPacket: (r: PacketRecord) => stream.add(r)} : {}),
       ...(progress ? {pace: (t: number) => progress.update(t)} : {}),
       onEngine: (e) => {
         finishCapture = startCaptureOut(e, {captureOut: captureFile ?? undefined});
       },
     }).finally(() => { progress?.clear(); finishCapture(); });
-    if (json) process.stdout.write(`${JSON.stringify(runJson(result, {trace, packets, maxConns}), null, 2)}\n`);
+    if (stream) stream.end(runJson(result, {trace, packets: false, maxConns}));
+    else if (json) process.stdout.write(`${JSON.stringify(runJson(result, {trace, packets, maxConns}), null, 2)}\n`);
     else process.stdout.write(renderText(result));
     return 0;
   } catch (err) {

@@ -12,6 +12,8 @@ import {
   type ActionItem, type CloseMode, type Endpoint, type IcmpSpec, type PacketItem, type Pos, type ReportItem,
   type RuleLine, type Scenario, ScenarioError, type SessionItem, type SysctlSetting, type TrafficEntry,
 } from './types.js';
+import {BOUNDS} from '../util/bounds.js';
+import {planSession} from './sessions.js';
 import {UnitError, parseSize, parseTime} from './units.js';
 
 type Field = {key: Scalar; value: YNode | null; pair: Pair};
@@ -126,6 +128,9 @@ function oneOf<T extends string>(src: Src, node: YNode | null, what: string, opt
 function list(src: Src, node: YNode | null, what: string): YNode[] {
   if (node === null) return [];
   if (!isSeq(node)) throw src.err(`${what} must be a list, got ${describe(node)}`, node);
+  if (node.items.length > BOUNDS.scenarioListEntries) {
+    throw src.err(`${what}: ${node.items.length} entries, over the limit of ${BOUNDS.scenarioListEntries} (see docs/bounds.md)`, node);
+  }
   return node.items as YNode[];
 }
 
@@ -361,12 +366,14 @@ function sessionItem(src: Src, node: YNode, index: number): SessionItem {
     close: f.has('close') ? oneOf<CloseMode>(src, f.get('close')!.value, `${what}.close`, ['client', 'server', 'hold', 'reset']) : 'client',
     rtt: f.has('rtt') ? time(src, f.get('rtt')!.value, `${what}.rtt`) : 2,
     pause: f.has('pause') ? time(src, f.get('pause')!.value, `${what}.pause`) : 0,
-    repeat: f.has('repeat') ? int(src, f.get('repeat')!.value, `${what}.repeat`, 1, 100000) : 1,
+    repeat: f.has('repeat') ? int(src, f.get('repeat')!.value, `${what}.repeat`, 1, BOUNDS.sessionRepeat) : 1,
     every: f.has('every') ? time(src, f.get('every')!.value, `${what}.every`) : 1000,
     fwmark: f.has('fwmark') ? int(src, f.get('fwmark')!.value, `${what}.fwmark`, 0, 0xffffffff) : 0,
     pos: src.pos(node),
   };
-  if (s.request > 1e9 || s.response > 1e9) throw src.err(`${what}: request/response larger than 1 GB are not supported`, node);
+  for (const k of ['request', 'response'] as const) {
+    if (s[k] > BOUNDS.sessionBytes) throw src.err(`${what}.${k}: ${s[k]} bytes, over the limit of ${BOUNDS.sessionBytes} (see docs/bounds.md)`, f.get(k)!.value);
+  }
   if (client.port + s.repeat - 1 > 65535) throw src.err(`${what}: repeat ${s.repeat} runs the client port past 65535`, f.get('repeat')!.value);
   return s;
 }
@@ -398,6 +405,25 @@ function actionItem(src: Src, node: YNode, index: number): ActionItem {
   }
 }
 
+/**
+ * What the sessions: entries will cost, counted before anything runs: session instances (each
+ * repeat is one) and the packets their flights plan. Past a bound the scenario is refused at the
+ * entry that crosses it.
+ */
+function checkSessionCost(src: Src, sessions: readonly SessionItem[]): void {
+  let instances = 0, planned = 0;
+  for (const s of sessions) {
+    instances += s.repeat;
+    planned += planSession(s).length * s.repeat;
+    if (instances > BOUNDS.scenarioSessions) {
+      throw new ScenarioError(`sessions[${s.index}]: ${instances} sessions in all (counting repeats), over the limit of ${BOUNDS.scenarioSessions} (see docs/bounds.md)`, s.pos, src.file);
+    }
+    if (planned > BOUNDS.scenarioPlannedPackets) {
+      throw new ScenarioError(`sessions[${s.index}]: the sessions plan ${planned} packets in all (sizes x repeats), over the limit of ${BOUNDS.scenarioPlannedPackets} (see docs/bounds.md)`, s.pos, src.file);
+    }
+  }
+}
+
 /** Parse and validate scenario text. Throws ScenarioError with the position of the problem. */
 export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
   const lc = new LineCounter();
@@ -420,7 +446,10 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
   if (f.has('name')) sc.name = str(src, f.get('name')!.value, 'name');
   if (f.has('description')) sc.description = str(src, f.get('description')!.value, 'description');
   if (f.has('seed')) sc.seed = int(src, f.get('seed')!.value, 'seed', 0, 0xffffffff);
-  if (f.has('until')) sc.until = time(src, f.get('until')!.value, 'until');
+  if (f.has('until')) {
+    sc.until = time(src, f.get('until')!.value, 'until');
+    if (sc.until > BOUNDS.runMs) throw src.err(`until: ${sc.until} ms is over the limit of ${BOUNDS.runMs} ms (30 days; see docs/bounds.md)`, f.get('until')!.value);
+  }
   if (f.has('memory')) {
     const v = f.get('memory')!.value;
     let total: number, used: number | null = null;
@@ -443,7 +472,10 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
       .map((l) => ipvsadmCommand(src, l.text, l.pos, 'rules'));
   }
   if (f.has('packets')) sc.packets = list(src, f.get('packets')!.value, 'packets').map((n, i) => packetItem(src, n, i));
-  if (f.has('sessions')) sc.sessions = list(src, f.get('sessions')!.value, 'sessions').map((n, i) => sessionItem(src, n, i));
+  if (f.has('sessions')) {
+    sc.sessions = list(src, f.get('sessions')!.value, 'sessions').map((n, i) => sessionItem(src, n, i));
+    checkSessionCost(src, sc.sessions);
+  }
   if (f.has('traffic')) sc.traffic = trafficEntries(src, f.get('traffic')!.value, 'traffic');
   if (f.has('events')) sc.events = trafficEntries(src, f.get('events')!.value, 'events');
   if (f.has('actions')) sc.actions = list(src, f.get('actions')!.value, 'actions').map((n, i) => actionItem(src, n, i));

@@ -20,6 +20,7 @@ import {
   type ActionItem, type PacketItem, type Pos, type ReportItem, type RuleLine, type Scenario, ScenarioError,
   type SessionItem,
 } from './types.js';
+import {BOUNDS} from '../util/bounds.js';
 import {fmtSeconds} from './units.js';
 
 export interface RunOptions {
@@ -29,6 +30,10 @@ export interface RunOptions {
   trace?: boolean;
   /** Collect per-packet records (JSON `packets`). */
   packets?: boolean;
+  /** Packets the run may send before it stops with an error (default and maximum: BOUNDS.runPackets). */
+  maxPackets?: number;
+  /** With `packets`: hand each record over as it is made instead of keeping it (streamed output). */
+  onPacket?: (record: PacketRecord) => void;
   /** Called with the engine once the setup (sysctl, rules) is applied, before any packet. */
   onEngine?: (engine: Engine) => void;
   /** More event sources (a capture being replayed), merged with the scenario's own in time order. */
@@ -139,9 +144,9 @@ class SessionRun {
   readonly plan: Flight[];
   readonly client: {af: Af; addr: Addr; port: number};
 
-  constructor(readonly item: SessionItem, k: number) {
+  constructor(readonly item: SessionItem, k: number, plan: Flight[]) {
     this.client = {af: item.client.af, addr: item.client.addr, port: item.client.port + k};
-    this.plan = planSession(item);
+    this.plan = plan;
     const tag = item.repeat > 1 ? `s${item.index + 1}.${k + 1}` : `s${item.index + 1}`;
     this.summary = {
       tag, proto: item.proto, client: formatAddrPort(this.client.addr, this.client.port), to: item.to.text,
@@ -239,15 +244,37 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     seed: sc.seed,
     ...(sc.memory ? {memory: {totalBytes: sc.memory.totalBytes, usedBytes: sc.memory.usedBytes}} : {}),
   });
+  if (until !== null && until > BOUNDS.runMs) {
+    throw new ScenarioError(`until: ${until} ms is over the limit of ${BOUNDS.runMs} ms (see docs/bounds.md)`, undefined, file);
+  }
   const blocks: OutputBlock[] = [];
   const packets: PacketRecord[] = [];
+  let traceLines = 0, kept = 0, sent = 0;
   const trace = (line: string) => {
-    if (opts.trace) blocks.push({kind: 'trace', line});
+    if (!opts.trace) return;
+    if (++traceLines > BOUNDS.traceLines) {
+      throw new ScenarioError(`--trace: more than ${BOUNDS.traceLines} trace lines; shorten the run (until:) or leave out --trace (see docs/bounds.md)`, undefined, file);
+    }
+    blocks.push({kind: 'trace', line});
   };
   const record = (r: PacketRecord | null) => {
     if (!r) return;
-    if (opts.packets) packets.push(r);
+    if (opts.packets) {
+      if (opts.onPacket) opts.onPacket(r);
+      else if (++kept > BOUNDS.keptPacketRecords) {
+        throw new ScenarioError(`more than ${BOUNDS.keptPacketRecords} packet records to keep (see docs/bounds.md)`, undefined, file);
+      } else packets.push(r);
+    }
     trace(traceLine(r));
+  };
+  /** Every packet of the run goes through here: the run stops past the packet budget. */
+  const maxPackets = Math.min(opts.maxPackets ?? BOUNDS.runPackets, BOUNDS.runPackets);
+  const send = (dir: 'in' | 'out', p: Packet, tag: string, retries?: number) => {
+    if (++sent > maxPackets) {
+      throw new ScenarioError(`the run stopped at virtual time ${fmtSeconds(e.now)} s: more than ${maxPackets} packets ` +
+        '(lower the traffic rates, repeats or sizes, or shorten until:; see docs/bounds.md)', undefined, file);
+    }
+    return sendPacket(e, dir, p, tag, explain, retries);
   };
 
   // Setup at time 0.
@@ -284,15 +311,16 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     q.push(item.at, PRIO.packet, () => {
       const p = buildPacket(item);
       const dir = item.dir ?? packetDir(e, p);
-      record(sendPacket(e, dir, p, `p${item.index + 1}`, explain).record);
+      record(send(dir, p, `p${item.index + 1}`).record);
     });
   }
 
   // Sessions.
   const runs: SessionRun[] = [];
   for (const item of sc.sessions) {
+    const plan = planSession(item); // the same flights for every repeat: planned once
     for (let k = 0; k < item.repeat; k++) {
-      const run = new SessionRun(item, k);
+      const run = new SessionRun(item, k, plan);
       runs.push(run);
       q.push(run.summary.started_ms, PRIO.session, () => {
         run.summary.outcome = 'open';
@@ -349,7 +377,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const tag = run.summary.tag;
     if (f.from === 'c') {
       const p = sessionPacket(run, f, null);
-      const out = sendPacket(e, 'in', p, tag, explain, run.retries);
+      const out = send('in', p, tag, run.retries);
       record(out.record);
       run.summary.packets++;
       if (run.retries > 0) run.summary.retransmissions++;
@@ -401,7 +429,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       return;
     }
     const p = sessionPacket(run, f, srv);
-    const out = sendPacket(e, 'out', p, tag, explain);
+    const out = send('out', p, tag);
     record(out.record);
     run.summary.packets++;
     if (out.verdict.action === 'forward') {
@@ -429,7 +457,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     startMs: 0,
     endMs: until,
     send: (dir, packet, tag) => {
-      const out = sendPacket(e, dir, packet, tag, explain);
+      const out = send(dir, packet, tag);
       record(out.record);
       return out.verdict;
     },

@@ -7,6 +7,7 @@ import type {Engine} from '../engine/engine.js';
 import {emptyPacket, setTcp, setUdp} from '../engine/packet.js';
 import {type Rng, seededRng} from '../engine/rng.js';
 import type {Packet, Verdict} from '../engine/types.js';
+import {BOUNDS} from '../util/bounds.js';
 import {TimeHeap} from './heap.js';
 
 export const GENERATOR_KINDS = ['clients', 'synflood', 'connflood', 'ackflood', 'rstflood', 'udpflood', 'portreuse'] as const;
@@ -71,23 +72,59 @@ const DEFAULT_FROM: Record<GeneratorKind, string> = {
   ackflood: '198.18.0.0/15', rstflood: '198.18.0.0/15', udpflood: '198.18.0.0/15',
 };
 
-export class GeneratorError extends Error {}
+/** A refused spec; `field` names the key at fault (the scenario loader points at it). */
+export class GeneratorError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
 
-/** Validate a spec; throws GeneratorError with a specific message. */
+const CLOSE_MODES = ['client', 'server', 'hold'] as const;
+const ARRIVALS = ['poisson', 'uniform'] as const;
+
+/** Numeric keys: [min, max, whole numbers only]; the maxima are the shared bounds (docs/bounds.md). */
+const NUMERIC: Record<string, [number, number, boolean]> = {
+  rate: [0, BOUNDS.trafficRate, false],
+  request: [0, BOUNDS.sessionBytes, true],
+  response: [0, BOUNDS.sessionBytes, true],
+  hold: [0, BOUNDS.runMs / 1000, false],
+  reuseAfter: [0, BOUNDS.runMs / 1000, false],
+  rttMs: [0, 60_000, false],
+  clients: [1, 65_536, true],
+  ports: [1, 65_535, true],
+  len: [20, BOUNDS.packetBytes, true],
+  maxPending: [0, 1_000_000, true],
+};
+
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+/** Validate a spec (every key's type and range); throws GeneratorError naming the key. */
 export function checkSpec(spec: GeneratorSpec): void {
-  if (!GENERATOR_KINDS.includes(spec.kind)) {
-    throw new GeneratorError(`unknown traffic kind '${spec.kind}' (${GENERATOR_KINDS.join(', ')})`);
+  const s = spec as unknown as Record<string, unknown>;
+  if (typeof s.kind !== 'string' || !GENERATOR_KINDS.includes(s.kind as GeneratorKind)) {
+    throw new GeneratorError(`kind: unknown traffic kind ${describeValue(s.kind)} (${GENERATOR_KINDS.join(', ')})`, 'kind');
   }
-  if (!parseAddrPort(spec.to)) throw new GeneratorError(`bad target '${spec.to}' (want VIP:PORT)`);
-  if (!(spec.rate >= 0) || !Number.isFinite(spec.rate)) throw new GeneratorError(`bad rate ${spec.rate}`);
-  if (spec.proto !== undefined && spec.proto !== 'tcp' && spec.proto !== 'udp') {
-    throw new GeneratorError(`bad proto '${spec.proto}' (tcp or udp)`);
+  if (typeof s.to !== 'string' || !parseAddrPort(s.to)) throw new GeneratorError(`to: expected VIP:PORT as text, got ${describeValue(s.to)}`, 'to');
+  if (s.from !== undefined && (typeof s.from !== 'string' || !parseCidr(s.from))) {
+    throw new GeneratorError(`from: expected a source block like 198.18.0.0/15, got ${describeValue(s.from)}`, 'from');
   }
-  if (spec.from !== undefined && !parseCidr(spec.from)) throw new GeneratorError(`bad source block '${spec.from}'`);
-  for (const k of ['request', 'response', 'hold', 'rttMs', 'clients', 'ports', 'reuseAfter', 'len', 'maxPending'] as const) {
-    const v = spec[k];
-    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new GeneratorError(`bad ${k} ${v}`);
+  if (s.rate === undefined) throw new GeneratorError('rate: required (arrivals per second)', 'rate');
+  for (const [k, [min, max, whole]] of Object.entries(NUMERIC)) {
+    const v = s[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (whole && !Number.isInteger(v))) {
+      throw new GeneratorError(`${k}: expected ${whole ? 'a whole number' : 'a number'}, got ${describeValue(v)}`, k);
+    }
+    if (v < min || v > max) throw new GeneratorError(`${k}: ${v} is outside ${min}..${max} (see docs/bounds.md)`, k);
   }
+  if (s.proto !== undefined && s.proto !== 'tcp' && s.proto !== 'udp') throw new GeneratorError(`proto: expected tcp or udp, got ${describeValue(s.proto)}`, 'proto');
+  if (s.close !== undefined && !CLOSE_MODES.includes(s.close as never)) throw new GeneratorError(`close: expected one of ${CLOSE_MODES.join(', ')}, got ${describeValue(s.close)}`, 'close');
+  if (s.arrivals !== undefined && !ARRIVALS.includes(s.arrivals as never)) throw new GeneratorError(`arrivals: expected poisson or uniform, got ${describeValue(s.arrivals)}`, 'arrivals');
 }
 
 const MSS = 1460;
@@ -138,7 +175,7 @@ export class Generator {
   }
 
   setRate(rate: number, now: number): void {
-    if (!(rate >= 0) || !Number.isFinite(rate)) throw new GeneratorError(`bad rate ${rate}`);
+    if (!(rate >= 0) || !Number.isFinite(rate) || rate > BOUNDS.trafficRate) throw new GeneratorError(`rate: ${rate} is outside 0..${BOUNDS.trafficRate} (see docs/bounds.md)`, 'rate');
     this.spec.rate = rate;
     this.nextArrival = now + this.interArrival();
   }

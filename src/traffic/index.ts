@@ -55,7 +55,9 @@ function trafficDriver(e: TrafficEntry, ctx: TrafficContext, failed: Set<string>
   try {
     g = new Generator(`${r.kind}-${e.index}`, spec as unknown as GeneratorSpec, (ctx.seed * 1_000_003 + n * 7919) >>> 0, at, failed);
   } catch (err) {
-    if (err instanceof GeneratorError) throw ctx.error(`traffic[${e.index}]: ${err.message}`, e.pos);
+    if (err instanceof GeneratorError) {
+      throw ctx.error(`traffic[${e.index}]${err.field ? '' : ': '}${err.field ? `.${err.message}` : err.message}`, (err.field && e.keyPos[err.field]) || e.pos);
+    }
     throw err;
   }
   g.stopAt = at + dur;

@@ -21,7 +21,11 @@ export const BOUNDS = {
   /** Packets a scenario's sessions: plan (each session's segments, counted before running). */
   scenarioPlannedPackets: 20_000_000,
   /** Packets one run may send in total (sessions, packets: and traffic: generators): the run stops with an error past it. */
-  runPackets: 50_000_000,
+  runPackets: 20_000_000,
+  /** Per-packet records a run keeps in memory (`--json --packets` streams them instead). */
+  keptPacketRecords: 1_000_000,
+  /** Trace lines a run keeps (`--trace`). */
+  traceLines: 1_000_000,
   /** Entries of packets: and of each list in a scenario. */
   scenarioListEntries: 100_000,
   /** Virtual duration of a run (`until:`, `--until`, `demo --for`): 30 days. */
@@ -84,4 +88,19 @@ export async function readBoundedStream(stream: AsyncIterable<unknown>, maxBytes
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A file error as a user reads it: the system's reason without the JS decoration. */
+export function fileErrorText(err: unknown): string {
+  if (err instanceof BoundError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'a component of the path is not a directory';
+    case 'ELOOP': return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG': return 'file name too long';
+    default: return e.code ? `${e.code}` : String((err as Error).message ?? err);
+  }
 }

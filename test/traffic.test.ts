@@ -140,9 +140,9 @@ describe('traffic generators', () => {
   it('bad specs are refused with a specific error', () => {
     const s = sim();
     expect(() => s.addTraffic({kind: 'nope' as 'clients', to: '10.0.0.1:80', rate: 1})).toThrow(GeneratorError);
-    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1', rate: 1})).toThrow(/bad target/);
-    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: -1})).toThrow(/bad rate/);
-    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 1, from: '10.0.0.0/40'})).toThrow(/bad source/);
+    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1', rate: 1})).toThrow(/^to: expected VIP:PORT as text, got '10.0.0.1'$/);
+    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: -1})).toThrow(/^rate: -1 is outside 0\.\.1000000/);
+    expect(() => s.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 1, from: '10.0.0.0/40'})).toThrow(/^from: expected a source block/);
     expect(s.traffic.list()).toHaveLength(0);
   });
 });

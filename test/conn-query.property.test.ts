@@ -63,4 +63,17 @@ describe('connection window query (property)', () => {
         expect(got.rows.map((c) => c.id)).toEqual(expected);
       }), {numRuns: 150});
   });
+
+  it('slot order with no filter but the template switch: the window and the total equal a naive scan (the scan may stop early)', () => {
+    fc.assert(fc.property(
+      fc.integer({min: 0, max: 120}), fc.integer({min: 0, max: 50}), fc.constantFrom('include', 'exclude', 'only'),
+      fc.integer({min: 0, max: 80}), fc.integer({min: 0, max: 30}),
+      (n, seed, templates, offset, limit) => {
+        const b = build(n, seed);
+        const all = b.e.allConns().filter((c) => templates === 'include' || (templates === 'only') === c.template).sort((x, y) => x.id - y.id);
+        const got = b.e.queryConns({templates: templates as 'include' | 'exclude' | 'only', offset, limit});
+        expect(got.total).toBe(all.length);
+        expect(got.rows.map((c) => c.id)).toEqual(all.slice(offset, offset + limit).map((c) => c.id));
+      }), {numRuns: 150});
+  });
 });

@@ -251,11 +251,16 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
   const limit = Math.max(0, q.limit ?? 50);
   let total = 0;
   if (!q.sort) {
+    // Filtered by nothing but the template switch, the total is the table's own count: the scan
+    // stops once the window is full (the first page of a million entries costs one page).
+    const known = q.destId !== undefined || q.state || (q.text && q.text.trim()) ? -1
+      : q.templates === 'only' ? t.templates : q.templates === 'exclude' ? t.count - t.templates : t.count;
     const ids: number[] = [];
     for (let i = 0; i < hw; i++) {
       if (slots[i] === FREE_SLOT || !match(i)) continue;
       if (total >= offset && ids.length < limit) ids.push(i);
       total++;
+      if (known >= 0 && ids.length >= limit) return {total: known, ids};
     }
     return {total, ids};
   }

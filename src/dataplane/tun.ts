@@ -2,7 +2,8 @@
 // "no addon", "no /dev/net/tun" and "not root" into one sentence each before anything is set up.
 import {existsSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
-import {fileURLToPath} from 'node:url';
+import {join} from 'node:path';
+import {PACKAGE_ROOT} from '../util/package-root.js';
 
 interface TunAddon {
   open(name: string): {fd: number; name: string};
@@ -16,7 +17,7 @@ interface TunAddon {
 /** A data-plane precondition that does not hold; the message is one sentence for the operator. */
 export class DataplaneUnavailable extends Error {}
 
-export const ADDON_PATH = fileURLToPath(new URL('../../native/tun/build/Release/lvsdeck_tun.node', import.meta.url));
+export const ADDON_PATH = join(PACKAGE_ROOT, 'native/tun/build/Release/lvsdeck_tun.node');
 
 let addon: TunAddon | null = null;
 

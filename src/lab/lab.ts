@@ -13,6 +13,7 @@ import {existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, cl
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {hasNetAdmin} from '../dataplane/tun.js';
+import {PACKAGE_ROOT, RUNNING_FROM_SOURCE} from '../util/package-root.js';
 import {
   BRIDGE, CLIENT4, CLIENT6, CLIENT_LINK, CLIENT_NS, DIRECTOR_CLIENT4, DIRECTOR_CLIENT6, DIRECTOR_NS,
   DIRECTOR_SERVER4, DIRECTOR_SERVER6, LAB_NET4, LAB_NET6, MAX_SERVERS, REPLY_TABLE, type RealServer, SPOOF_NET4,
@@ -23,8 +24,9 @@ export class LabError extends Error {}
 
 export const LAB_RUN_DIR = process.env.LVSDECK_LAB_DIR ?? '/run/lvsdeck-lab';
 const STATE_FILE = join(LAB_RUN_DIR, 'lab.json');
-const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// the sibling script, compiled or not: run from the source it needs the tsx loader
+const SERVER_SCRIPT = fileURLToPath(new URL(RUNNING_FROM_SOURCE ? './server.ts' : './server.js', import.meta.url));
+const REPO_ROOT = PACKAGE_ROOT;
 
 /** Every namespace the lab may own (down removes these and only these). */
 export function labNamespaces(): string[] {
@@ -240,7 +242,7 @@ async function startServers(rss: RealServer[]): Promise<void> {
   for (const rs of rss) {
     rmSync(readyFile(rs), {force: true});
     const log = openSync(join(LAB_RUN_DIR, `${rs.name}.log`), 'a');
-    const child = spawn('ip', ['netns', 'exec', rs.ns, process.execPath, '--import', 'tsx', SERVER_SCRIPT, rs.name, readyFile(rs)],
+    const child = spawn('ip', ['netns', 'exec', rs.ns, process.execPath, ...(RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : []), SERVER_SCRIPT, rs.name, readyFile(rs)],
       {cwd: REPO_ROOT, detached: true, stdio: ['ignore', log, log]});
     child.unref();
     closeSync(log);

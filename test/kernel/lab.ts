@@ -1,0 +1,80 @@
+// The lab inside the kernel VM: a client namespace and two real-server namespaces around the VM's
+// own (root) namespace, which is the director. Lab addresses only (198.18.0.0/15), no route out.
+//
+//   cl 198.18.0.2 --- director 198.18.0.1, VIP 198.18.0.100 --- rs1 198.19.1.2 (httpd :80, udp echo)
+//                                                           \-- rs2 198.19.2.2 (httpd :80)
+// 198.19.1.3 is routed toward rs1's link but nobody answers for it: a real server that is down.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
+
+export const VIP = '198.18.0.100';
+export const RS1 = '198.19.1.2';
+export const RS2 = '198.19.2.2';
+export const DEAD = '198.19.1.3';
+export const inVm = existsSync('/proc/net/ip_vs') && process.env.KERNEL_VM === '1';
+
+export function sh(cmd: string): string {
+  return execFileSync('sh', ['-c', cmd], {encoding: 'utf8'});
+}
+
+export function ipvsadm(...args: string[]): string {
+  return execFileSync('ipvsadm', args, {encoding: 'utf8'});
+}
+
+export function sysctl(name: string): string {
+  return sh(`cat /proc/sys/net/ipv4/vs/${name}`).trim();
+}
+
+let built = false;
+export function buildLab(): void {
+  if (built) return;
+  built = true;
+  sh(`set -e
+    for n in cl rs1 rs2; do ip netns add $n; ip -n $n link set lo up; done
+    ip link add cl0 netns cl type veth peer name d-cl
+    ip link add rs0 netns rs1 type veth peer name d-rs1
+    ip link add rs0 netns rs2 type veth peer name d-rs2
+    ip -n cl addr add 198.18.0.2/24 dev cl0; ip addr add 198.18.0.1/24 dev d-cl
+    ip -n rs1 addr add 198.19.1.2/24 dev rs0; ip addr add 198.19.1.1/24 dev d-rs1
+    ip -n rs2 addr add 198.19.2.2/24 dev rs0; ip addr add 198.19.2.1/24 dev d-rs2
+    ip -n cl link set cl0 up; ip -n rs1 link set rs0 up; ip -n rs2 link set rs0 up
+    ip link set d-cl up; ip link set d-rs1 up; ip link set d-rs2 up
+    ip -n cl route add default via 198.18.0.1
+    ip -n rs1 route add default via 198.19.1.1
+    ip -n rs2 route add default via 198.19.2.1
+    echo 1 > /proc/sys/net/ipv4/ip_forward
+    ip addr add ${VIP}/32 dev lo`);
+  mkdirSync('/tmp/www', {recursive: true});
+  writeFileSync('/tmp/www/index.html', 'hi\n');
+  sh('ip netns exec rs1 httpd -p 80 -h /tmp/www; ip netns exec rs2 httpd -p 80 -h /tmp/www');
+}
+
+/** Empty IPVS: no services, default timeouts, no daemons, the defenses and sysctls we touch reset. */
+export function resetIpvs(): void {
+  sh(`ipvsadm -C; ipvsadm --set 900 120 300; ipvsadm --stop-daemon master 2>/dev/null; ipvsadm --stop-daemon backup 2>/dev/null
+    cd /proc/sys/net/ipv4/vs; echo 0 > drop_entry; echo 0 > drop_packet; echo 0 > secure_tcp; echo 1024 > amemthresh
+    echo 1 > conn_reuse_mode; echo 0 > expire_nodest_conn; echo 0 > expire_quiescent_template; true`);
+}
+
+/** An HTTP request from the client namespace through the VIP; resolves when the exchange is over. */
+export function httpGet(port = 80): string {
+  return spawnSync('ip', ['netns', 'exec', 'cl', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${VIP} ${port}`],
+    {encoding: 'utf8'}).stdout;
+}
+
+/** A TCP connection from the client namespace held open until the returned function is called. */
+export function holdOpen(port = 80): () => void {
+  const p = spawn('ip', ['netns', 'exec', 'cl', 'sh', '-c', `sleep 60 | nc ${VIP} ${port}`], {stdio: 'ignore'});
+  return () => { p.kill('SIGKILL'); sh('ip netns exec cl sh -c "killall nc sleep 2>/dev/null; true"'); };
+}
+
+/** Run a Node script inside the client namespace (the host's node is in the VM). */
+export function nodeInClient(script: string, timeoutMs = 60_000): string {
+  // many sockets: lift the 1024 open-files limit for this process only
+  const r = spawnSync('ip', ['netns', 'exec', 'cl', 'sh', '-c', 'ulimit -n 65536; exec "$0" -e "$1"', process.execPath, script],
+    {encoding: 'utf8', timeout: timeoutMs});
+  if (r.status !== 0) throw new Error(`client script failed: ${r.stderr || r.error?.message}`);
+  return r.stdout;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

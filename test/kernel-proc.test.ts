@@ -1,0 +1,111 @@
+// The kernel backend's parsers over text captured from a real 6.1 kernel (tools/kernel-vm).
+import {describe, expect, it} from 'vitest';
+import {parseAddr} from '../src/engine/addr.js';
+import {parseSave} from '../src/kernel/backend.js';
+import {destArgs, serviceArgs, serviceOptionArgs} from '../src/kernel/ipvsadm-args.js';
+import {
+  defenseMemory, isIpvsMessage, parseConnRows, parseDaemons, parseIpvsadmNumbers, parseIpvsStats, parseKmsg, parsePersistConns,
+} from '../src/kernel/proc.js';
+import {SVC_F} from '../src/engine/constants.js';
+
+const STATS = `   Total Incoming Outgoing         Incoming         Outgoing
+   Conns  Packets  Packets            Bytes            Bytes
+       4       17       10              502              5D6
+
+ Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s
+       0        3        2               9E               B9
+`;
+const CONN = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP C6120002 A610 C6120064 0050 C6130102 0050 ESTABLISHED     897
+TCP C6120002 D8B0 C6120064 0050 C6130102 0050 TIME_WAIT       116
+UDP C6120002 0000 C6120064 0035 C6130102 0035 NONE             59
+TCP fd00:0000:0000:0000:0000:0000:0000:0002 A610 fd00:0000:0000:0000:0000:0000:0000:0001 01BB fd00:0001:0000:0000:0000:0000:0000:0002 01BB SYN_RECV         59
+TCP C6120002 D8`;
+const SYNC = `Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires
+TCP C6120002 A610 C6120064 0050 C6130102 0050 ESTABLISHED LOCAL      897
+`;
+const LISTED = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  198.18.0.100:80                     4       23       16     1282     1494
+  -> 198.19.1.2:80                       2        9        6      502      538
+FWM  7                                   0        0        0        0        0
+`;
+const PERSIST = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn 
+  -> RemoteAddress:Port
+UDP  198.18.0.100:53 wlc persistent 60
+  -> 198.19.1.2:53                1         4           0          0         
+`;
+
+describe('kernel /proc and ipvsadm parsers (formats of Linux 6.1)', () => {
+  it('ip_vs_stats: hexadecimal totals and rates (ip_vs_stats_show)', () => {
+    expect(parseIpvsStats(STATS)).toEqual({
+      totals: {conns: 4, inpkts: 0x17, outpkts: 0x10, inbytes: 0x502, outbytes: 0x5d6},
+      rates: {cps: 0, inpps: 3, outpps: 2, inbps: 0x9e, outbps: 0xb9},
+    });
+    expect(() => parseIpvsStats('garbage')).toThrow(/ip_vs_stats/);
+  });
+
+  it('ip_vs_conn rows (ip_vs_conn_seq_show): IPv4 hex, full IPv6, templates; a cut last row is skipped', () => {
+    const rows = parseConnRows(CONN);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatchObject({protoName: 'TCP', caddr: parseAddr('198.18.0.2')!.addr, cport: 0xa610, vport: 80,
+      daddr: parseAddr('198.19.1.2')!.addr, stateName: 'ESTABLISHED', expiresSec: 897, origin: ''});
+    expect(rows[2]).toMatchObject({protoName: 'UDP', cport: 0, stateName: 'NONE', expiresSec: 59});
+    expect(rows[3]).toMatchObject({caddr: parseAddr('fd00::2')!.addr, vport: 443, stateName: 'SYN_RECV'});
+    expect(parseConnRows(CONN, [], 2)).toHaveLength(2);
+  });
+
+  it('ip_vs_conn_sync rows carry the Origin column', () => {
+    expect(parseConnRows(SYNC)[0]).toMatchObject({origin: 'LOCAL', expiresSec: 897, stateName: 'ESTABLISHED'});
+  });
+
+  it('ipvsadm -Ln --stats --exact rows per service and real server', () => {
+    expect(parseIpvsadmNumbers(LISTED)).toEqual([
+      {service: 'TCP 198.18.0.100:80', dest: null, values: [4, 23, 16, 1282, 1494]},
+      {service: 'TCP 198.18.0.100:80', dest: '198.19.1.2:80', values: [2, 9, 6, 502, 538]},
+      {service: 'FWM 7', dest: null, values: [0, 0, 0, 0, 0]},
+    ]);
+    expect(parsePersistConns(PERSIST).get('UDP 198.18.0.100:53|198.19.1.2:53')).toBe(4);
+  });
+
+  it('ipvsadm -L --daemon lines', () => {
+    expect(parseDaemons('master sync daemon (mcast=d-cl, syncid=5, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n'))
+      .toEqual([{role: 'master', mcastIfn: 'd-cl', syncId: 5, maxlen: 1472, group: '224.0.0.81', port: 8848, ttl: 1}]);
+  });
+
+  it('update_defense_level memory: nr_free_pages + Buffers in pages, against amemthresh', () => {
+    const m = defenseMemory('MemTotal:        1000000 kB\nMemFree:          806612 kB\nBuffers:             400 kB\n', 'nr_free_pages 201653\n');
+    expect(m).toEqual({availablePages: 201653 + 100, totalPages: 250000});
+  });
+
+  it('/dev/kmsg records: level, sequence, IPVS messages only', () => {
+    const k = parseKmsg('6,387,34551917,-;IPVS: sync thread started: state = MASTER, mcast_ifn = d-cl, syncid = 5, id = 0\n')!;
+    expect(k).toMatchObject({level: 6, seq: 387, usec: 34551917});
+    expect(isIpvsMessage(k.msg)).toBe(true);
+    expect(isIpvsMessage(parseKmsg('6,1,0,-;Command line: quiet')!.msg)).toBe(false);
+    expect(parseKmsg(' SUBSYSTEM=pci')).toBeNull();
+  });
+
+  it('ipvsadm -S -n output parses into services and real servers with our ipvsadm parser', () => {
+    const cfg = parseSave(`-A -t 198.18.0.100:80 -s rr
+-a -t 198.18.0.100:80 -r 198.19.1.2:80 -m -w 2
+-A -u 198.18.0.100:53 -s wlc -p 60
+-A -t [fd00::1]:443 -s mh -b mh-fallback,mh-port
+-a -t [fd00::1]:443 -r [fd00:1::2]:443 -g -w 1
+-A -f 7 -s sh -b sh-port
+`);
+    expect(cfg.map((s) => s.label)).toEqual(['TCP 198.18.0.100:80', 'UDP 198.18.0.100:53', 'TCP [fd00::1]:443', 'FWM 7']);
+    expect(cfg[0]!.dests[0]).toMatchObject({label: '198.19.1.2:80', opts: {fwd: 'masq', weight: 2}});
+    expect(cfg[1]!.opts.persistTimeout).toBe(60_000);
+  });
+
+  it('ipvsadm arguments for a change are what ipvsadm -S prints for that configuration', () => {
+    const key = {kind: 'addr' as const, af: 4 as const, proto: 'udp' as const, addr: parseAddr('198.18.0.100')!.addr, port: 53};
+    expect([...serviceArgs(key), ...serviceOptionArgs(key, {scheduler: 'sh', persistTimeout: 60_000, flags: SVC_F.SCHED1 | SVC_F.ONEPACKET})])
+      .toEqual(['-u', '198.18.0.100:53', '-s', 'sh', '-p', '60', '-o', '-b', 'sh-fallback']);
+    expect(serviceArgs({kind: 'fwmark', af: 6, fwmark: 3})).toEqual(['-f', '3', '-6']);
+    expect(destArgs(parseAddr('fd00::2')!.addr, 80, {fwd: 'tunnel', weight: 0})).toEqual(['-r', '[fd00::2]:80', '-i', '-w', '0']);
+  });
+});

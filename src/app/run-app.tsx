@@ -3,14 +3,17 @@ import {render} from 'ink';
 import {createElement} from 'react';
 import type {Simulation} from '../sim/simulation.js';
 import {AuditLog} from '../store/actions.js';
-import {type ClockControl, LocalBackend} from '../store/backend.js';
+import {type Backend, type ClockControl, LocalBackend} from '../store/backend.js';
 import {UiSession} from '../store/session.js';
 import {App} from '../../components/App.js';
 import {SimClock} from './clock.js';
 import {setupTerminal} from '../ui/terminal.js';
 
 export interface RunAppOptions {
-  sim: Simulation;
+  /** The simulation to run on wall-clock time, or null when `backend` drives something real (--kernel). */
+  sim: Simulation | null;
+  /** A backend that is not a simulation on this thread (--kernel); `sim` is then null. */
+  backend?: Backend;
   fps: number;
   speed: number;
   mono: boolean;
@@ -36,21 +39,21 @@ export async function runApp(o: RunAppOptions): Promise<number> {
     process.stderr.write('lvsdeck: the live UI needs a terminal (try `lvsdeck demo` for a headless run)\n');
     return 2;
   }
-  const clock: AppClock = o.clock ?? new SimClock(o.sim, {speed: o.speed});
-  const backend = new LocalBackend(o.sim, clock);
+  const clock: AppClock | null = o.clock ?? (o.sim ? new SimClock(o.sim, {speed: o.speed}) : null);
+  const backend = o.backend ?? new LocalBackend(o.sim!, clock!);
   const audit = new AuditLog();
   const session = new UiSession({
     backend, audit, user: o.user ?? process.env.USER ?? 'local', readOnly: o.readOnly, mono: o.mono,
     size: {cols: stdout.columns || 80, rows: stdout.rows || 24},
   });
   if (o.message) session.say(o.message, 'info');
-  const guard = setupTerminal({altScreen: o.altScreen, onSignal: () => { clock.stop(); session.stop(); }});
+  const guard = setupTerminal({altScreen: o.altScreen, onSignal: () => { clock?.stop(); session.stop(); }});
   const perf = {frames: 0, renderMs: 0, refreshMs: 0, refreshes: 0, simMs: 0, ticks: 0};
   const instance = render(<App session={session} />, {
     stdout, stdin: process.stdin, exitOnCtrlC: true, patchConsole: true, maxFps: inkMaxFps(o.fps), incrementalRendering: false,
     onRender: (m) => { perf.frames++; perf.renderMs += m.renderTime; },
   });
-  clock.start();
+  clock?.start();
   session.start(o.fps);
   // performance figures skip the first 3 s (module loading, JIT warm-up, first full frames)
   let cpu0 = process.cpuUsage();
@@ -66,8 +69,10 @@ export async function runApp(o: RunAppOptions): Promise<number> {
   session.store.subscribe(() => { publishes++; });
   const origRefresh = session.refresh.bind(session);
   session.refresh = (force?: boolean) => { origRefresh(force); perf.refreshMs += session.lastRefreshMs; perf.refreshes++; };
-  const origTick = clock.tick.bind(clock);
-  clock.tick = () => { origTick(); perf.simMs += clock.lastTickMs; perf.ticks++; };
+  if (clock) {
+    const origTick = clock.tick.bind(clock);
+    clock.tick = () => { origTick(); perf.simMs += clock.lastTickMs; perf.ticks++; };
+  }
   let quitTimer: ReturnType<typeof setTimeout> | undefined;
   if (o.quitAfterMs) quitTimer = setTimeout(() => session.requestQuit(), o.quitAfterMs);
   try {
@@ -75,7 +80,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
   } finally {
     if (quitTimer) clearTimeout(quitTimer);
     clearTimeout(warm);
-    clock.stop();
+    clock?.stop();
     session.stop();
     instance.cleanup();
     guard.restore();
@@ -86,7 +91,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
     const {writeFileSync} = await import('node:fs');
     writeFileSync(o.perfFile, JSON.stringify({
       wallMs: Math.round(wall), cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
-      frames: perf.frames, storeUpdates: publishes, refreshes: perf.refreshes, effectiveSpeed: clock.info().effective, inkRenderMsAvg: perf.frames ? perf.renderMs / perf.frames : 0,
+      frames: perf.frames, storeUpdates: publishes, refreshes: perf.refreshes, effectiveSpeed: backend.clock().effective, inkRenderMsAvg: perf.frames ? perf.renderMs / perf.frames : 0,
       refreshMsAvg: perf.refreshes ? perf.refreshMs / perf.refreshes : 0, simMsAvg: perf.ticks ? perf.simMs / perf.ticks : 0,
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), fps: o.fps, cols: stdout.columns, rows: stdout.rows, nodeEnv: process.env.NODE_ENV,
       reactDevBuild: '_store' in (createElement('i') as object),

@@ -76,6 +76,8 @@ export const UI_SPEC: CommandSpec = {
     {name: 'dataplane', value: 'tun', help: 'balance real traffic: a TUN device, NAT on real packets, wall-clock time\n(needs root; with `lvsdeck lab up` the device joins the lab; see docs/dataplane.md)'},
     {name: 'dev', value: 'NAME', help: 'TUN device name for --dataplane (default lvs-tun0)'},
     {name: 'replay', value: 'FILE', help: 'feed a capture (pcap/pcapng) into the engine on its own timestamps, from now on\n(see lvsdeck replay --help; --config sets the director up for it)'},
+    {name: 'kernel', help: "operate this host's kernel IPVS instead of the simulation (docs/kernel.md);\nread-only unless --allow-writes"},
+    {name: 'allow-writes', help: 'with --kernel: changes go to the running kernel (needs root)'},
     ...OBSERVE_OPTIONS,
     {name: 'no-alt-screen', help: 'draw in the normal screen (debugging)'},
     {name: 'perf-file', value: 'FILE', hidden: true, help: 'write frame timings here on exit (bench/)'},

@@ -23,6 +23,7 @@ export async function run(args: string[]): Promise<number> {
   let quitAfterMs: number | undefined;
   let dataplane: string | null = null, dev: string | undefined, hostMem = false;
   let observe: ObserveOptions, replayFile: string | null;
+  let kernel = false, allowWrites = false;
   try {
     const {values} = parseCommandArgs(UI_SPEC, args);
     const str = (name: string) => stringValue(values, name);
@@ -44,10 +45,36 @@ export async function run(args: string[]): Promise<number> {
     sync = syncHostOptions(values);
     observe = readObserveOptions(values);
     replayFile = str('replay') ?? null;
+    kernel = values.kernel === true;
+    allowWrites = values['allow-writes'] === true;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`lvsdeck: ${err.message}\n`);
     return 2;
+  }
+  if (allowWrites && !kernel) {
+    process.stderr.write('lvsdeck: --allow-writes goes with --kernel\n');
+    return 2;
+  }
+  if (kernel) {
+    if (config !== null || sync.roles?.length || dataplane !== null || replayFile !== null) {
+      process.stderr.write('lvsdeck: --kernel shows the kernel\'s own configuration and sync daemons: drop --config/--sync/--dataplane/--replay\n');
+      return 2;
+    }
+    const {openKernelBackend} = await import('../kernel/open.js');
+    const k = openKernelBackend({allowWrites: allowWrites && !readOnly});
+    if ('error' in k) {
+      process.stderr.write(`lvsdeck: ${k.error}\n`);
+      return 2;
+    }
+    process.env.NODE_ENV ??= 'production';
+    const {runApp} = await import('../app/run-app.js');
+    try {
+      return await runApp({sim: null, backend: k.backend, fps, speed, mono: mono || !!process.env.NO_COLOR, altScreen, perfFile,
+        quitAfterMs, message: k.message, readOnly: readOnly || !k.backend.allowWrites});
+    } finally {
+      k.backend.close();
+    }
   }
   let message: string | undefined;
   let sim: Simulation;

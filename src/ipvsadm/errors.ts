@@ -63,6 +63,8 @@ const STRERROR: Record<string, string> = {
   EFAULT: 'Bad address',
   ENODEV: 'No such device',
   EINVAL: 'Invalid argument',
+  EPERM: 'Operation not permitted',
+  EACCES: 'Permission denied',
 };
 
 /** ipvs_strerror(errno) as seen after the libipvs call `op` failed. */

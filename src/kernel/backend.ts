@@ -14,6 +14,7 @@ import {describeKey} from '../engine/engine.js';
 import {TUNABLES, findTunable} from '../engine/tunables.js';
 import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
 import {CMD, parseIpvsadm} from '../ipvsadm/parse.js';
+import {strerror} from '../ipvsadm/errors.js';
 import {destOptionsOf, restoreLines, serviceKeyOf, serviceOptionsOf} from '../ipvsadm/exec.js';
 import type {
   ClockInfo, ConnDetail, ConnInfo, ConnQuery, DeckBackend, EngineSnapshot, GeneratorRow, TunableRow, WriteResult,
@@ -406,7 +407,7 @@ export class KernelBackend implements DeckBackend {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const errno = e.code === 'ERANGE' ? 'ERANGE' : 'EINVAL';
-      return {ok: false, error: `the kernel refused ${short}=${text.trim()}: ${e.message.replace(/, write.*$/, '')}`, errno};
+      return {ok: false, error: `the kernel refused ${short}=${text.trim()}: ${strerror(e.code ?? 'EINVAL')} (${e.code})`, errno};
     }
     this.poll(true);
     return {ok: true, changed: this.host.readSysctl(short) !== before};

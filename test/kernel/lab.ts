@@ -11,6 +11,8 @@ export const VIP = '198.18.0.100';
 export const RS1 = '198.19.1.2';
 export const RS2 = '198.19.2.2';
 export const DEAD = '198.19.1.3';
+/** Routed to nowhere on the director: a real server whose packets vanish. */
+export const BLACKHOLE = '198.19.9.9';
 export const inVm = existsSync('/proc/net/ip_vs') && process.env.KERNEL_VM === '1';
 
 export function sh(cmd: string): string {
@@ -43,7 +45,8 @@ export function buildLab(): void {
     ip -n rs1 route add default via 198.19.1.1
     ip -n rs2 route add default via 198.19.2.1
     echo 1 > /proc/sys/net/ipv4/ip_forward
-    ip addr add ${VIP}/32 dev lo`);
+    ip addr add ${VIP}/32 dev lo
+    ip route add blackhole ${BLACKHOLE}/32`);
   mkdirSync('/tmp/www', {recursive: true});
   writeFileSync('/tmp/www/index.html', 'hi\n');
   sh('ip netns exec rs1 httpd -p 80 -h /tmp/www; ip netns exec rs2 httpd -p 80 -h /tmp/www');
@@ -75,6 +78,20 @@ export function nodeInClient(script: string, timeoutMs = 60_000): string {
     {encoding: 'utf8', timeout: timeoutMs});
   if (r.status !== 0) throw new Error(`client script failed: ${r.stderr || r.error?.message}`);
   return r.stdout;
+}
+
+/**
+ * A SYN flood from the client namespace: connects in bursts of 500 every 50 ms, at most `max`, until
+ * stopped. The sockets stay in SYN_SENT (the real server's address is a blackhole on the director).
+ */
+export function synFlood(port: number, max: number): {stop(): void} {
+  const script = `const net = require('net'); let n = 0;
+    (function burst() {
+      for (let i = 0; i < 500 && n < ${max}; i++, n++) net.connect(${port}, '${VIP}').on('error', () => {});
+      setTimeout(burst, 50);
+    })();`;
+  const p = spawn('ip', ['netns', 'exec', 'cl', 'sh', '-c', 'ulimit -n 65536; exec "$0" -e "$1"', process.execPath, script], {stdio: 'ignore'});
+  return {stop: () => p.kill('SIGKILL')};
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -81,17 +81,25 @@ export function nodeInClient(script: string, timeoutMs = 60_000): string {
 }
 
 /**
- * A SYN flood from the client namespace: connects in bursts of 500 every 50 ms, at most `max`, until
- * stopped. The sockets stay in SYN_SENT (the real server's address is a blackhole on the director).
+ * A SYN flood from the client namespace: once `go()` is called, connects in bursts of 500 every
+ * 50 ms, at most `max`, until stopped. The sockets stay in SYN_SENT (the real server's address is a
+ * blackhole on the director). The process starts paused so that its own memory is already in use
+ * when the test measures what is free.
  */
-export function synFlood(port: number, max: number): {stop(): void} {
-  const script = `const net = require('net'); let n = 0;
-    (function burst() {
+export async function synFlood(port: number, max: number): Promise<{go(): void; stop(): void}> {
+  const flag = '/tmp/flood-go';
+  sh(`rm -f ${flag} /tmp/flood-ready`);
+  const script = `const net = require('net'), fs = require('fs'); let n = 0;
+    fs.writeFileSync('/tmp/flood-ready', '');
+    (function wait() { if (!fs.existsSync('${flag}')) return setTimeout(wait, 20); burst(); })();
+    function burst() {
       for (let i = 0; i < 500 && n < ${max}; i++, n++) net.connect(${port}, '${VIP}').on('error', () => {});
       setTimeout(burst, 50);
-    })();`;
+    }`;
   const p = spawn('ip', ['netns', 'exec', 'cl', 'sh', '-c', 'ulimit -n 65536; exec "$0" -e "$1"', process.execPath, script], {stdio: 'ignore'});
-  return {stop: () => p.kill('SIGKILL')};
+  for (let i = 0; i < 300 && !existsSync('/tmp/flood-ready'); i++) await sleep(50);
+  await sleep(500);
+  return {go: () => writeFileSync(flag, ''), stop: () => p.kill('SIGKILL')};
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -16,8 +16,9 @@ import type {DestOptions, ServiceKey, ServiceOptions} from '../engine/types.js';
 import {CMD, parseIpvsadm} from '../ipvsadm/parse.js';
 import {strerror} from '../ipvsadm/errors.js';
 import {destOptionsOf, restoreLines, serviceKeyOf, serviceOptionsOf} from '../ipvsadm/exec.js';
-import type {
-  ClockInfo, ConnDetail, ConnInfo, ConnQuery, DeckBackend, EngineSnapshot, GeneratorRow, TunableRow, WriteResult,
+import {
+  type Backend, type BackendCapabilities, type BackendKind, type ClockInfo, type Command, type CommandResult, type ConnDetail,
+  type ConnInfo, type ConnQuery, type EngineSnapshot, type GeneratorRow, type TunableRow, type WriteResult, checkCapability,
 } from '../store/backend.js';
 import type {SyncStatus} from '../store/sync-status.js';
 import {KernelHost, KernelUnavailable, KmsgReader} from './host.js';
@@ -73,7 +74,10 @@ interface ServiceEntry {
 /** Refused because the backend is read-only. */
 export class ReadOnlyKernel extends Error {}
 
-export class KernelBackend implements DeckBackend {
+export class KernelBackend implements Backend {
+  readonly kind: BackendKind = 'kernel';
+  /** A real kernel has no virtual time and no traffic generators; its sync daemons are ipvsadm's. */
+  readonly capabilities: BackendCapabilities = {virtualTime: false, traffic: false, sync: true};
   readonly host: KernelHost;
   readonly allowWrites: boolean;
   private readonly pollMs: number;
@@ -461,24 +465,32 @@ export class KernelBackend implements DeckBackend {
     this.change(`stopping the ${role} sync daemon`, ['--stop-daemon', role]);
   }
 
-  // What a real kernel has no equivalent for: the traffic generators and virtual time.
-  addGenerator(): string { throw notOnKernel('traffic generators'); }
-  startGenerator(): void { throw notOnKernel('traffic generators'); }
-  stopGenerator(): void { throw notOnKernel('traffic generators'); }
-  setGeneratorRate(): void { throw notOnKernel('traffic generators'); }
-  removeGenerator(): void { throw notOnKernel('traffic generators'); }
-  setServerFailed(): void { throw notOnKernel('failing a real server by hand'); }
-  setSpeed(): void { throw notOnKernel('changing the speed of time'); }
-  setPaused(): void { throw notOnKernel('pausing time'); }
-  step(): void { throw notOnKernel('stepping time'); }
+  apply(cmd: Command): CommandResult {
+    checkCapability(this, cmd);
+    switch (cmd.op) {
+      case 'set-tunable': {
+        const r = this.setTunable(cmd.name, cmd.value);
+        return r.ok ? {changed: r.changed} : {error: r.error};
+      }
+      case 'add-service': this.addService(cmd.key, cmd.opts); break;
+      case 'edit-service': this.editService(cmd.key, cmd.opts); break;
+      case 'del-service': this.delService(cmd.key); break;
+      case 'add-dest': this.addDest(cmd.key, cmd.af, cmd.addr, cmd.port, cmd.opts); break;
+      case 'edit-dest': this.editDest(cmd.key, cmd.addr, cmd.port, cmd.opts); break;
+      case 'del-dest': this.delDest(cmd.key, cmd.addr, cmd.port); break;
+      case 'timeouts': this.setTimeouts(cmd.tcp, cmd.tcpfin, cmd.udp); break;
+      case 'zero': this.zero(cmd.key); break;
+      case 'flush': this.flush(); break;
+      case 'sync-start': this.startSync(cmd.role, cmd.syncId, cmd.mcastIfn); break;
+      case 'sync-stop': this.stopSync(cmd.role); break;
+      default: break;   // the rest need capabilities this backend lacks (checked above)
+    }
+    return {};
+  }
 
   close(): void {
     this.kmsg?.close();
   }
-}
-
-function notOnKernel(what: string): Error {
-  return new Error(`${what}: not available on a real kernel`);
 }
 
 function isTemplate(r: ProcConn): boolean {

@@ -1,5 +1,11 @@
 // The kernel backend's parsers over text captured from a real 6.1 kernel (tools/kernel-vm).
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
+import {kernelIpvsadm, kernelSysctl} from '../src/kernel/cli.js';
+import {KernelHost} from '../src/kernel/host.js';
+import {openKernelBackend} from '../src/kernel/open.js';
 import {parseAddr} from '../src/engine/addr.js';
 import {parseSave} from '../src/kernel/backend.js';
 import {destArgs, serviceArgs, serviceOptionArgs} from '../src/kernel/ipvsadm-args.js';
@@ -107,5 +113,27 @@ describe('kernel /proc and ipvsadm parsers (formats of Linux 6.1)', () => {
       .toEqual(['-u', '198.18.0.100:53', '-s', 'sh', '-p', '60', '-o', '-b', 'sh-fallback']);
     expect(serviceArgs({kind: 'fwmark', af: 6, fwmark: 3})).toEqual(['-f', '3', '-6']);
     expect(destArgs(parseAddr('fd00::2')!.addr, 80, {fwd: 'tunnel', weight: 0})).toEqual(['-r', '[fd00::2]:80', '-i', '-w', '0']);
+  });
+});
+
+describe('kernel front ends refuse clearly', () => {
+  const fakeProc = (withIpvs: boolean) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-proc-'));
+    mkdirSync(join(dir, 'net'), {recursive: true});
+    if (withIpvs) writeFileSync(join(dir, 'net/ip_vs'), 'IP Virtual Server version 1.2.1 (size=4096)\n');
+    return dir;
+  };
+
+  it('a kernel without IPVS (/proc/net/ip_vs missing) is refused, naming modprobe ip_vs', () => {
+    const r = openKernelBackend({allowWrites: false, host: new KernelHost(fakeProc(false), '')});
+    expect('error' in r && r.error).toMatch(/no IPVS.*\/net\/ip_vs is missing.*modprobe ip_vs/);
+    expect(kernelSysctl(['-a'], new KernelHost(fakeProc(false), '')).stderr).toMatch(/no IPVS/);
+  });
+
+  it('a host without ipvsadm is refused, naming the Debian package', () => {
+    const r = openKernelBackend({allowWrites: false, host: new KernelHost(fakeProc(true), '/nonexistent')});
+    expect('error' in r && r.error).toMatch(/ipvsadm is not installed: install the Debian package 'ipvsadm'/);
+    const o = kernelIpvsadm(['-Ln'], new KernelHost(fakeProc(true), '/nonexistent'));
+    expect([o.code, o.stderr]).toEqual([2, expect.stringMatching(/apt-get install ipvsadm/)]);
   });
 });

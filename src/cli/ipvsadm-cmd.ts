@@ -18,5 +18,10 @@ export async function run(args: string[]): Promise<number> {
     const {runAgainstDirector} = await import('../dataplane/control.js');
     return runAgainstDirector('ipvsadm', args.slice(1), stdin);
   }
+  if (args[0] === '--kernel') {
+    // this host's kernel IPVS, through its ipvsadm (docs/kernel.md)
+    const {kernelIpvsadm, emit} = await import('../kernel/cli.js');
+    return emit(kernelIpvsadm(args.slice(1), undefined, wantsStdin ? stdin : undefined));
+  }
   return runOnStateFile(args, (engine, rest) => runIpvsadm(engine, rest, {stdin}));
 }

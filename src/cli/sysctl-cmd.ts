@@ -8,5 +8,10 @@ export async function run(args: string[]): Promise<number> {
     const {runAgainstDirector} = await import('../dataplane/control.js');
     return runAgainstDirector('sysctl', args.slice(1));
   }
+  if (args[0] === '--kernel') {
+    // this host's /proc/sys/net/ipv4/vs (docs/kernel.md)
+    const {kernelSysctl, emit} = await import('../kernel/cli.js');
+    return emit(kernelSysctl(args.slice(1)));
+  }
   return runOnStateFile(args, (engine, rest) => runSysctl(engine, rest, {readFile: readTextFile}));
 }

@@ -21,7 +21,8 @@ export interface IpvsadmRun {
 export class KernelHost {
   private ipvsadmChecked: string | null = null;
 
-  constructor(readonly proc = '/proc') {}
+  /** `proc`: where /proc is; `searchPath`: where to look for ipvsadm (PATH, then the sbin directories). */
+  constructor(readonly proc = '/proc', private readonly searchPath = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`) {}
 
   /** Refuse clearly when the running kernel has no IPVS (module not loaded or not built). */
   checkIpvs(): void {
@@ -90,8 +91,9 @@ export class KernelHost {
 
   ipvsadmPath(): string {
     if (this.ipvsadmChecked) return this.ipvsadmChecked;
-    for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
-      const p = join(dir || '.', 'ipvsadm');
+    for (const dir of this.searchPath.split(':')) {
+      if (!dir) continue;
+      const p = join(dir, 'ipvsadm');
       if (existsSync(p)) return (this.ipvsadmChecked = p);
     }
     throw new KernelUnavailable(`ipvsadm is not installed: install the Debian package '${IPVSADM_PACKAGE}' ` +

@@ -27,10 +27,9 @@ export function sysctl(name: string): string {
   return sh(`cat /proc/sys/net/ipv4/vs/${name}`).trim();
 }
 
-let built = false;
+/** Build the namespaces once per VM (node --test runs each test file in its own process). */
 export function buildLab(): void {
-  if (built) return;
-  built = true;
+  if (existsSync('/run/netns/cl')) return;
   sh(`set -e
     for n in cl rs1 rs2; do ip netns add $n; ip -n $n link set lo up; done
     ip link add cl0 netns cl type veth peer name d-cl

@@ -85,6 +85,7 @@ export function Connections({width, height}: {width: number; height: number}) {
         {c.filter ? <Text color={t.c('yellow')}>{`  filter "${c.filter}"`}</Text> : null}
         {`${tpl}  ${sortText}  rows ${num(first)}-${num(last)}`}
         <Text dimColor>{`  query ${c.queryMs.toFixed(1)} ms`}</Text>
+        {c.ageMs !== undefined ? <Text color={t.c('yellow')}>{`  as of a scan ${Math.round(c.ageMs / 1000)} s ago`}</Text> : null}
         {c.error ? <Text color={t.c('red')}>{`  ${c.error}`}</Text> : null}
       </Text>
       <Text wrap="truncate-end" bold dimColor>{header}</Text>

@@ -18,7 +18,7 @@ import {strerror} from '../ipvsadm/errors.js';
 import {destOptionsOf, restoreLines, serviceKeyOf, serviceOptionsOf} from '../ipvsadm/exec.js';
 import {
   type Backend, type BackendCapabilities, type BackendKind, type ClockInfo, type Command, type CommandResult, type ConnDetail,
-  type ConnInfo, type ConnQuery, type EngineSnapshot, type GeneratorRow, type TunableRow, type WriteResult, checkCapability,
+  type ConnInfo, type ConnPage, type ConnQuery, type EngineSnapshot, type GeneratorRow, type TunableRow, type WriteResult, checkCapability,
 } from '../store/backend.js';
 import type {SyncStatus} from '../store/sync-status.js';
 import {KernelHost, KernelUnavailable, KmsgReader} from './host.js';
@@ -263,13 +263,13 @@ export class KernelBackend implements Backend {
     return {speed: 1, paused: false, effective: 1, lagging: false};
   }
 
-  queryConns(q: ConnQuery): {total: number; rows: ConnInfo[]} {
+  queryConns(q: ConnQuery): ConnPage {
     this.poll();
     const offset = Math.max(0, q.offset ?? 0), limit = Math.max(0, q.limit ?? 50);
     const plain = !q.text && !q.state && q.destId === undefined && !q.sort && q.templates !== 'only';
     let rows: ProcConn[];
     let total: number;
-    let ageMs = 0;
+    let ageMs: number | undefined;
     if (plain && offset + limit <= 5000) {
       // the head of the table, read now: what the first pages show is current
       const head = this.host.readHead('net/ip_vs_conn', this.headBytes);
@@ -279,7 +279,7 @@ export class KernelBackend implements Backend {
       rows = rows.slice(offset, offset + limit);
     } else {
       const scan = this.scan;
-      if (!scan) return {total: 0, rows: []};
+      if (!scan) return {total: 0, rows: [], ageMs: 0};
       ageMs = Date.now() - scan.at;
       let all = scan.rows.filter(matcher(q, this.snap));
       if (q.sort) all = sortRows(all, q.sort, q.desc ?? false);
@@ -290,9 +290,9 @@ export class KernelBackend implements Backend {
     const out = rows.map((r, i) => {
       const id = offset + i + 1;
       this.shown.set(id, r);
-      return toConnInfo(r, id, ageMs, this.destIdOf(r));
+      return toConnInfo(r, id, ageMs ?? 0, this.destIdOf(r));
     });
-    return {total, rows: out};
+    return ageMs === undefined ? {total, rows: out} : {total, rows: out, ageMs};
   }
 
   private destIdOf(r: ProcConn): number {

@@ -74,6 +74,8 @@ export interface ConnDetail {
 export interface ConnPage {
   total: number;
   rows: ConnInfo[];
+  /** How old the rows are (ms), when they come from an earlier scan rather than from now (kernel backend). */
+  ageMs?: number;
 }
 
 export interface ServiceConfig {

@@ -146,6 +146,8 @@ export interface UiState {
     rows: ConnInfo[];
     /** Wall ms of the last engine query. */
     queryMs: number;
+    /** Age of the rows when the backend served them from an earlier scan (ms). */
+    ageMs?: number;
     error: string | null;
   };
   tun: {sel: number; rows: TunableRow[]; error: string | null; note: string | null};
@@ -418,7 +420,7 @@ export class UiSession {
     const page = connPageSize(this.state.size);
     const t0 = this.wallNow();
     const q = this.connQuery(c.filter);
-    let total = 0, rows: ConnInfo[] = [], error: string | null = null;
+    let total = 0, rows: ConnInfo[] = [], error: string | null = null, ageMs: number | undefined;
     let sel = c.sel;
     let offset = c.offset;
     try {
@@ -426,6 +428,7 @@ export class UiSession {
       const first = this.backend.queryConns({...q, offset: pageStart(sel, offset, page), limit: page});
       total = first.total;
       rows = first.rows;
+      ageMs = first.ageMs;
       if (total === 0) sel = 0;
       else if (sel >= total) sel = total - 1;
       const start = pageStart(sel, offset, page);
@@ -438,7 +441,7 @@ export class UiSession {
     }
     this.lastConnQueryAt = this.wallNow();
     this.connsDirty = false;
-    return {...c, sel, offset, total, rows, queryMs: this.wallNow() - t0, error};
+    return {...c, sel, offset, total, rows, queryMs: this.wallNow() - t0, error, ageMs};
   }
 
   /** The Connections filter text -> an engine query (state names and tpl/!tpl are split out). */

@@ -18,14 +18,50 @@ type Flow = {kind: 'tcp-open' | 'tcp-syn' | 'udp'; cport: number; vport: number;
 interface Row {key: string; dest: string; state: string; expires: number}
 
 const results: {scenario: string; rows: number; agree: number; diffs: string[]}[] = [];
-const children: ChildProcess[] = [];
 
-/** One client flow from the client namespace, with a fixed source port. */
-function startFlow(f: Omit<Flow, 'at'>): void {
-  const cmd = f.kind === 'udp'
-    ? `${process.execPath} -e "const s=require('dgram').createSocket('udp4');s.bind(${f.cport},()=>s.send('x',${f.vport},'${VIP}',()=>s.close()))"`
-    : `sleep 120 | nc -p ${f.cport} ${VIP} ${f.vport}`;
-  children.push(spawn('ip', ['netns', 'exec', 'cl', 'sh', '-c', cmd], {stdio: 'ignore'}));
+/**
+ * The client: one Node process in the client namespace that opens flows from fixed source ports
+ * on request ("tcp|syn|udp CPORT VPORT" on stdin) and answers "ok" once the flow's first exchange
+ * is done (connected, or the SYN / datagram sent). It holds every socket until it is killed.
+ */
+class Client {
+  private readonly p: ChildProcess;
+  private buf = '';
+  private waiters: (() => void)[] = [];
+  constructor() {
+    const script = `const net = require('net'), dgram = require('dgram'), rl = require('readline');
+      const keep = [];
+      rl.createInterface({input: process.stdin}).on('line', (l) => {
+        const [kind, cport, vport] = l.split(' '); const ok = () => process.stdout.write('ok\\n');
+        if (kind === 'udp') {
+          const s = dgram.createSocket('udp4'); keep.push(s);
+          s.bind(+cport, '198.18.0.2', () => s.send('x', +vport, '${VIP}', ok));
+        } else {
+          const s = net.connect({host: '${VIP}', port: +vport, localAddress: '198.18.0.2', localPort: +cport});
+          s.on('error', () => {}); keep.push(s);
+          if (kind === 'tcp') s.on('connect', ok); else setTimeout(ok, 50);
+        }
+      });`;
+    this.p = spawn('ip', ['netns', 'exec', 'cl', process.execPath, '-e', script], {stdio: ['pipe', 'pipe', 'inherit']});
+    this.p.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      while (this.buf.includes('ok\n')) {
+        this.buf = this.buf.replace('ok\n', '');
+        this.waiters.shift()?.();
+      }
+    });
+  }
+  flow(f: Omit<Flow, 'at'>): Promise<void> {
+    const kind = f.kind === 'tcp-open' ? 'tcp' : f.kind === 'tcp-syn' ? 'syn' : 'udp';
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`flow ${kind} ${f.cport} did not complete`)), 10_000);
+      this.waiters.push(() => { clearTimeout(t); resolve(); });
+      this.p.stdin!.write(`${kind} ${f.cport} ${f.vport}\n`);
+    });
+  }
+  stop(): void {
+    this.p.kill('SIGKILL');
+  }
 }
 
 /** What the engine sees of a flow: the packets through the director, at the times the kernel saw them. */
@@ -67,20 +103,26 @@ function engineRows(e: Engine): Row[] {
 async function scenario(name: string, rules: string[], sysctls: Record<string, string>, flows: Omit<Flow, 'at'>[],
   o: {gapMs?: number; settleMs?: number} = {}): Promise<{rows: number; agree: number; diffs: string[]}> {
   resetIpvs();
-  sh(`pkill -f "nc -p" 2>/dev/null; true`);
   for (const r of rules) ipvsadm(...r.split(' '));
   for (const [k, v] of Object.entries(sysctls)) sh(`echo ${v} > /proc/sys/net/ipv4/vs/${k}`);
+  const client = new Client();
+  await sleep(1500);   // node starting in the namespace
   const t0 = Date.now();
   const done: Flow[] = [];
-  for (const f of flows) {
-    done.push({...f, at: Date.now() - t0});
-    startFlow(f);
-    await sleep(o.gapMs ?? 400);
+  try {
+    for (const f of flows) {
+      const at = Date.now() - t0;
+      await client.flow(f);
+      done.push({...f, at});
+      await sleep(o.gapMs ?? 300);
+    }
+    await sleep(o.settleMs ?? 1000);
+  } finally {
+    var tRead = Date.now() - t0;
+    // only this scenario's flows: earlier entries linger in the kernel's table until they expire
+    var kernel = kernelRows().filter((k) => flows.some((f) => k.key.endsWith(`:${f.vport}`) && (k.key.includes(`:${f.cport} `) || k.key.includes(':0 '))));
+    client.stop();
   }
-  await sleep(o.settleMs ?? 1500);
-  const tRead = Date.now() - t0;
-  const kernel = kernelRows();
-  for (const c of children.splice(0)) c.kill('SIGKILL');
 
   const e = new Engine({seed: 1});
   const save = ipvsadm('-Sn');
@@ -108,14 +150,14 @@ async function scenario(name: string, rules: string[], sysctls: Record<string, s
   return res;
 }
 
-const tcpOpen = (...ports: number[]) => ports.map((cport) => ({kind: 'tcp-open' as const, cport, vport: 80}));
-const web = (sched: string, extra = '') => [
-  `-A -t ${VIP}:80 -s ${sched}${extra}`, `-a -t ${VIP}:80 -r ${RS1}:80 -m -w 3`, `-a -t ${VIP}:80 -r ${RS2}:80 -m -w 1`];
+// Each scenario has a virtual port of its own (entries of earlier scenarios linger in the kernel).
+const tcpOpen = (vport: number, ...ports: number[]) => ports.map((cport) => ({kind: 'tcp-open' as const, cport, vport}));
+const web = (vport: number, sched: string, extra = '') => [
+  `-A -t ${VIP}:${vport} -s ${sched}${extra}`, `-a -t ${VIP}:${vport} -r ${RS1}:80 -m -w 3`, `-a -t ${VIP}:${vport} -r ${RS2}:80 -m -w 1`];
 
 describe('differential: the real kernel and the engine on the same scenario', {skip: !inVm && 'needs the kernel VM (tools/kernel-vm)'}, () => {
   before(() => buildLab());
   after(() => {
-    for (const c of children) c.kill('SIGKILL');
     const total = results.reduce((n, r) => n + r.rows, 0), agree = results.reduce((n, r) => n + r.agree, 0);
     mkdirSync('.test-results', {recursive: true});
     writeFileSync('.test-results/kernel-differential.json', JSON.stringify({total, agree, results}, null, 1) + '\n');
@@ -123,41 +165,43 @@ describe('differential: the real kernel and the engine on the same scenario', {s
     for (const r of results) for (const d of r.diffs) console.log(`  ${r.scenario}: ${d}`);
   });
 
-  for (const sched of ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq']) {
+  const scheds = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq'];
+  scheds.forEach((sched, n) => {
     it(`scheduler ${sched}: real server chosen for 5 connections held open, ESTABLISHED with the tcp timeout`, async () => {
-      const r = await scenario(sched, web(sched), {}, tcpOpen(41001, 41002, 41003, 41004, 41005));
+      const vport = 1001 + n, base = 42000 + n * 10;
+      const r = await scenario(sched, web(vport, sched), {}, tcpOpen(vport, base, base + 1, base + 2, base + 3, base + 4));
       assert.deepEqual(r.diffs, []);
     });
-  }
+  });
 
   it('scheduler sh: one client address always gets the same real server', async () => {
-    const r = await scenario('sh', web('sh'), {}, tcpOpen(41011, 41012, 41013));
+    const r = await scenario('sh', web(1011, 'sh'), {}, tcpOpen(1011, 42101, 42102, 42103));
     assert.deepEqual(r.diffs, []);
   });
 
   it('persistence (-p 60): one template (client port 0, state NONE) and every connection on its real server', async () => {
-    const r = await scenario('persistence', web('rr', ' -p 60'), {}, tcpOpen(41021, 41022, 41023));
+    const r = await scenario('persistence', web(1012, 'rr', ' -p 60'), {}, tcpOpen(1012, 42111, 42112, 42113));
     assert.deepEqual(r.diffs, []);
   });
 
   it('unanswered SYNs: SYN_RECV, re-armed by the retransmissions', async () => {
-    const rules = [`-A -t ${VIP}:80 -s rr`, `-a -t ${VIP}:80 -r ${BLACKHOLE}:80 -m`];
-    const r = await scenario('syn', rules, {}, [{kind: 'tcp-syn', cport: 41031, vport: 80}, {kind: 'tcp-syn', cport: 41032, vport: 80}],
+    const rules = [`-A -t ${VIP}:1013 -s rr`, `-a -t ${VIP}:1013 -r ${BLACKHOLE}:80 -m`];
+    const r = await scenario('syn', rules, {}, [{kind: 'tcp-syn', cport: 42121, vport: 1013}, {kind: 'tcp-syn', cport: 42122, vport: 1013}],
       {settleMs: 2500});
     assert.deepEqual(r.diffs, []);
   });
 
   it('secure_tcp=3 (always on): the defense\'s state table and timeouts for held and unanswered connections', async () => {
-    const rules = [...web('rr'), `-A -t ${VIP}:81 -s rr`, `-a -t ${VIP}:81 -r ${BLACKHOLE}:81 -m`];
+    const rules = [...web(1014, 'rr'), `-A -t ${VIP}:1015 -s rr`, `-a -t ${VIP}:1015 -r ${BLACKHOLE}:80 -m`];
     const r = await scenario('secure_tcp', rules, {secure_tcp: '3'},
-      [...tcpOpen(41041, 41042), {kind: 'tcp-syn', cport: 41043, vport: 81}], {settleMs: 2500});
+      [...tcpOpen(1014, 42131, 42132), {kind: 'tcp-syn', cport: 42133, vport: 1015}], {settleMs: 2500});
     sh('echo 0 > /proc/sys/net/ipv4/vs/secure_tcp');
     assert.deepEqual(r.diffs, []);
   });
 
   it('UDP: one datagram makes a UDP entry with the udp timeout', async () => {
-    const rules = [`-A -u ${VIP}:53 -s rr`, `-a -u ${VIP}:53 -r ${BLACKHOLE}:53 -m`, `-a -u ${VIP}:53 -r ${RS2}:53 -m`];
-    const r = await scenario('udp', rules, {}, [41051, 41052, 41053].map((cport) => ({kind: 'udp' as const, cport, vport: 53})));
+    const rules = [`-A -u ${VIP}:1016 -s rr`, `-a -u ${VIP}:1016 -r ${BLACKHOLE}:53 -m`, `-a -u ${VIP}:1016 -r ${RS2}:53 -m`];
+    const r = await scenario('udp', rules, {}, [42141, 42142, 42143].map((cport) => ({kind: 'udp' as const, cport, vport: 1016})));
     assert.deepEqual(r.diffs, []);
   });
 });

@@ -18,6 +18,7 @@ type Flow = {kind: 'tcp-open' | 'tcp-syn' | 'udp'; cport: number; vport: number;
 interface Row {key: string; dest: string; state: string; expires: number}
 
 const results: {scenario: string; rows: number; agree: number; diffs: string[]}[] = [];
+let client: Client;
 
 /**
  * The client: one Node process in the client namespace that opens flows from fixed source ports
@@ -105,8 +106,6 @@ async function scenario(name: string, rules: string[], sysctls: Record<string, s
   resetIpvs();
   for (const r of rules) ipvsadm(...r.split(' '));
   for (const [k, v] of Object.entries(sysctls)) sh(`echo ${v} > /proc/sys/net/ipv4/vs/${k}`);
-  const client = new Client();
-  await sleep(1500);   // node starting in the namespace
   const t0 = Date.now();
   const done: Flow[] = [];
   try {
@@ -121,7 +120,6 @@ async function scenario(name: string, rules: string[], sysctls: Record<string, s
     var tRead = Date.now() - t0;
     // only this scenario's flows: earlier entries linger in the kernel's table until they expire
     var kernel = kernelRows().filter((k) => flows.some((f) => k.key.endsWith(`:${f.vport}`) && (k.key.includes(`:${f.cport} `) || k.key.includes(':0 '))));
-    client.stop();
   }
 
   const e = new Engine({seed: 1});
@@ -156,8 +154,13 @@ const web = (vport: number, sched: string, extra = '') => [
   `-A -t ${VIP}:${vport} -s ${sched}${extra}`, `-a -t ${VIP}:${vport} -r ${RS1}:80 -m -w 3`, `-a -t ${VIP}:${vport} -r ${RS2}:80 -m -w 1`];
 
 describe('differential: the real kernel and the engine on the same scenario', {skip: !inVm && 'needs the kernel VM (tools/kernel-vm)'}, () => {
-  before(() => buildLab());
+  before(async () => {
+    buildLab();
+    client = new Client();
+    await sleep(1000);   // node starting in the namespace
+  });
   after(() => {
+    client?.stop();
     const total = results.reduce((n, r) => n + r.rows, 0), agree = results.reduce((n, r) => n + r.agree, 0);
     mkdirSync('.test-results', {recursive: true});
     writeFileSync('.test-results/kernel-differential.json', JSON.stringify({total, agree, results}, null, 1) + '\n');

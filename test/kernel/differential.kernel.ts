@@ -184,7 +184,7 @@ describe('differential: the real kernel and the engine on the same scenario', {s
     assert.deepEqual(r.diffs, []);
   });
 
-  it('unanswered SYNs: SYN_RECV, re-armed by the retransmissions', async () => {
+  it('an unanswered SYN (the real server is unroutable): SYN_RECV with its timeout', async () => {
     const rules = [`-A -t ${VIP}:1013 -s rr`, `-a -t ${VIP}:1013 -r ${BLACKHOLE}:80 -m`];
     const r = await scenario('syn', rules, {}, [{kind: 'tcp-syn', cport: 42121, vport: 1013}, {kind: 'tcp-syn', cport: 42122, vport: 1013}],
       {settleMs: 2500});

@@ -15,9 +15,9 @@ if (skipWhy) console.warn(`kernel-vm: ${skipWhy}`);
 describe('the real kernel\'s IPVS (tools/kernel-vm)', () => {
   it.skipIf(skipWhy !== null)('test/kernel passes inside a qemu VM booted once', () => {
     const files = readdirSync('test/kernel').filter((f) => /\.kernel\.tsx?$/.test(f)).sort().map((f) => `test/kernel/${f}`);
-    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '540', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
+    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '840', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
       '--test-reporter=dot', '--test-reporter-destination=stdout', '--test-reporter=spec', '--test-reporter-destination=.test-results/kernel-vm.txt',
       ...files], {encoding: 'utf8'});
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  }, 600_000);
+  }, 900_000);
 });

@@ -175,20 +175,21 @@ export const SERVE_SPEC: CommandSpec = {
 const STATE_OPTIONS: OptionSpec[] = [
   {name: 'state', value: 'FILE', help: 'the saved configuration (default: $XDG_CONFIG_HOME/lvsdeck/state.json, else ~/.config/lvsdeck/state.json)'},
   {name: 'director', help: "as the first argument: the running data plane's live engine instead (docs/dataplane.md)"},
+  {name: 'kernel', help: "as the first argument: this host's kernel IPVS instead (docs/kernel.md)"},
 ];
 
 export const IPVSADM_SPEC: CommandSpec = {
   name: 'ipvsadm',
-  summary: 'ipvsadm syntax on the saved configuration: [--state FILE | --director] -A/-a/-L/-S/-R ... (see -h)',
-  usage: 'lvsdeck ipvsadm [--state FILE | --director] IPVSADM-ARGS...',
+  summary: 'ipvsadm syntax on the saved configuration: [--state FILE | --director | --kernel] -A/-a/-L/-S/-R ... (see -h)',
+  usage: 'lvsdeck ipvsadm [--state FILE | --director | --kernel] IPVSADM-ARGS...',
   options: STATE_OPTIONS,
   passthrough: true,
 };
 
 export const SYSCTL_SPEC: CommandSpec = {
   name: 'sysctl',
-  summary: 'sysctl for net.ipv4.vs.*: [--state FILE | --director] -a | NAME | -w NAME=VALUE',
-  usage: 'lvsdeck sysctl [--state FILE | --director] SYSCTL-ARGS...',
+  summary: 'sysctl for net.ipv4.vs.*: [--state FILE | --director | --kernel] -a | NAME | -w NAME=VALUE',
+  usage: 'lvsdeck sysctl [--state FILE | --director | --kernel] SYSCTL-ARGS...',
   options: STATE_OPTIONS,
   passthrough: true,
 };

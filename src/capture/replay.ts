@@ -33,6 +33,11 @@ export interface ReplayOptions extends DecodeOptions {
 }
 
 export const DEFAULT_MAX_FRAMES = 100_000_000;
+/**
+ * Longest silence between two packets accepted: the engine runs its once-a-second timers through
+ * every virtual second of a gap, so a stamp years ahead (a damaged record) would never finish.
+ */
+export const MAX_GAP_MS = 86_400_000;
 
 export class ReplaySource {
   readonly stats: ReplayStats = {frames: 0, packets: 0, skipped: {}, first: null, last: null};
@@ -76,7 +81,11 @@ export class ReplaySource {
       }
       const first = (stats.first ??= {sec: rec.sec, nsec: rec.nsec});
       stats.last = {sec: rec.sec, nsec: rec.nsec};
-      this.latest = Math.max(this.latest, (rec.sec - first.sec) * 1000 + rec.nsec / 1e6);
+      const t = (rec.sec - first.sec) * 1000 + rec.nsec / 1e6;
+      if (t - this.latest > MAX_GAP_MS) {
+        throw new CaptureError(`corrupt capture? the packet at byte ${rec.offset} comes ${((t - this.latest) / 86_400_000).toFixed(1)} days after the one before it (at most one day)`);
+      }
+      this.latest = Math.max(this.latest, t);
       this.pendingAt = this.latest;
       return;
     }

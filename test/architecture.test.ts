@@ -22,8 +22,9 @@ const LAYERS: [rank: number, layer: string][] = [
   [5, 'src/store'],
   [6, 'src/ui'],
   [7, 'components'],
-  // Hosts: the Ink app on a terminal, and the packet data plane with its lab (one feature).
-  [8, 'src/app'], [8, 'src/dataplane'],
+  // Hosts and backends: the Ink app on a terminal, the packet data plane with its lab (one
+  // feature), the host kernel's IPVS.
+  [8, 'src/app'], [8, 'src/dataplane'], [8, 'src/kernel'],
   // Packet capture and replay (pcap, decoding with the data plane's codec), then metrics over them.
   [9, 'src/capture'],
   [10, 'src/metrics'],

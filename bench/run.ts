@@ -7,6 +7,7 @@ import type {BenchFigure} from './common.js';
 import {runEngineBench} from './engine.js';
 import {recordedSection} from './fuzz/results.js';
 import {type BenchSection, renderReport} from './report.js';
+import {runReplayBench} from './replay.js';
 import {runSchedBench} from './sched.js';
 import {runSoakBench} from './soak.js';
 import {runStartupBench} from './startup.js';
@@ -30,6 +31,7 @@ const benches: [string, () => Promise<BenchFigure[]>][] = [
   ['Engine packet path, scale, expiry and queries', () => runEngineBench(log)],
   ['Schedulers (decisions per second, rr = baseline)', () => runSchedBench()],
   ['Flood soak (the whole simulation: generators, engine, timers)', () => runSoakBench()],
+  ['Capture replay (packets per second: reading the file alone vs replaying into the engine)', () => runReplayBench(log)],
   ['Live UI (chart adapter, a 140x45 frame over 1M entries, keypress latency during a flood)', runUiBenchChild],
 ];
 

@@ -85,6 +85,8 @@ export class KernelBackend implements Backend {
   private readonly scanMs: number;
   private readonly keepRows: number;
   private lastPoll = -Infinity;
+  /** What the last re-read of the cheap sources cost (wall ms). */
+  private lastPollCost = 0;
   private snap!: EngineSnapshot;
   private config: ServiceEntry[] = [];
   private readonly svcIds = new Map<string, number>();
@@ -120,8 +122,19 @@ export class KernelBackend implements Backend {
   /** Re-read the cheap sources if `pollMs` passed (or `force`). */
   poll(force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastPoll < this.pollMs) return;
+    // on a busy director the re-read itself may cost a lot: keep it under a tenth of the wall time
+    const interval = this.pollMs > 0 ? Math.max(this.pollMs, 10 * this.lastPollCost) : 0;
+    if (!force && now - this.lastPoll < interval) return;
     this.lastPoll = now;
+    const t0 = performance.now();
+    try {
+      this.readCheapSources(now);
+    } finally {
+      this.lastPollCost = performance.now() - t0;
+    }
+  }
+
+  private readCheapSources(now: number): void {
     const h = this.host;
     this.config = parseSave(h.ipvsadmOk(['-S', '-n']));
     const stats = parseIpvsadmNumbers(h.ipvsadmOk(['-L', '-n', '--stats', '--exact']));

@@ -8,6 +8,7 @@ import {promisify} from 'node:util';
 import {startDataplane, type RunningDataplane} from '../src/dataplane/run.js';
 import {hasNetAdmin, ADDON_PATH} from '../src/dataplane/tun.js';
 import {labUp} from '../src/lab/lab.js';
+export {acquireLabLock} from '../src/lab/lab.js';
 import {loadConfig} from '../src/app/config.js';
 import type {Simulation} from '../src/sim/simulation.js';
 
@@ -49,28 +50,3 @@ export async function curl(url: string, from?: string): Promise<string> {
   return (await inNs('lvs-client', args)).trim();
 }
 
-const LOCK = '/run/lvsdeck-lab.lock';
-
-/**
- * One lab user at a time on this machine (tests and benchmarks of several checkouts may run at
- * once): an atomic mkdir holding the owner's pid; a dead owner's lock is taken over.
- */
-export async function acquireLabLock(timeoutMs = 180_000): Promise<(() => void) | null> {
-  const {mkdirSync, readFileSync, rmSync, writeFileSync} = await import('node:fs');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(`${LOCK}/pid`, String(process.pid));
-      return () => rmSync(LOCK, {recursive: true, force: true});
-    } catch {
-      let owner = 0;
-      try { owner = Number(readFileSync(`${LOCK}/pid`, 'utf8')); } catch { /* being written */ }
-      let alive = false;
-      try { if (owner) { process.kill(owner, 0); alive = true; } } catch { /* dead */ }
-      if (owner && !alive) { rmSync(LOCK, {recursive: true, force: true}); continue; }
-      if (Date.now() > deadline) return null;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}

@@ -28,6 +28,8 @@ export interface RunAppOptions {
   message?: string;
   /** The clock driving the engine (default: virtual time at `speed`); real mode passes its wall clock. */
   clock?: AppClock;
+  /** The backend over the simulation (default LocalBackend); real mode passes the data plane's. */
+  makeBackend?: (sim: Simulation, clock: ClockControl) => LocalBackend;
 }
 
 /** What the app needs of a clock: the UI's controls plus its own loop. */
@@ -40,7 +42,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
     return 2;
   }
   const clock: AppClock | null = o.clock ?? (o.sim ? new SimClock(o.sim, {speed: o.speed}) : null);
-  const backend = o.backend ?? new LocalBackend(o.sim!, clock!);
+  const backend = o.backend ?? (o.makeBackend ? o.makeBackend(o.sim!, clock!) : new LocalBackend(o.sim!, clock!));
   const audit = new AuditLog();
   const session = new UiSession({
     backend, audit, user: o.user ?? process.env.USER ?? 'local', readOnly: o.readOnly, mono: o.mono,

@@ -99,13 +99,14 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write('lvsdeck: --dev and --memory host go with --dataplane tun\n');
     return 2;
   }
-  let clock, stopDataplane = () => {};
+  let clock, makeBackend, stopDataplane = () => {};
   if (dataplane !== null) {
     const {startDataplaneForCli} = await import('../dataplane/cli.js');
     const started = startDataplaneForCli(sim, {dev, hostMemory: hostMem});
     if (!started) return 1;
     clock = started.clock;
     stopDataplane = started.stop;
+    makeBackend = started.makeBackend;
     message = [message, started.message].filter(Boolean).join('; ');
   }
   let replay: {readonly error: string | null} | null = null;
@@ -131,7 +132,7 @@ export async function run(args: string[]): Promise<number> {
   process.env.NODE_ENV ??= 'production';
   const {runApp} = await import('../app/run-app.js');
   try {
-    return await runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock});
+    return await runApp({sim, fps, speed, mono, readOnly, altScreen, perfFile, quitAfterMs, message, clock, makeBackend});
   } finally {
     finishCapture();
     await metrics?.close();

@@ -262,3 +262,28 @@ async function startServers(rss: RealServer[]): Promise<void> {
 export function labDirectorPresent(): boolean {
   return existsSync(`/run/netns/${DIRECTOR_NS}`);
 }
+
+const LOCK = '/run/lvsdeck-lab.lock';
+
+/**
+ * One lab user at a time on this machine (tests and benchmarks of several checkouts may run at
+ * once): an atomic mkdir holding the owner's pid; a dead owner's lock is taken over.
+ */
+export async function acquireLabLock(timeoutMs = 180_000): Promise<(() => void) | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(`${LOCK}/pid`, String(process.pid));
+      return () => rmSync(LOCK, {recursive: true, force: true});
+    } catch {
+      let owner = 0;
+      try { owner = Number(readFileSync(`${LOCK}/pid`, 'utf8')); } catch { /* being written */ }
+      let alive = false;
+      try { if (owner) { process.kill(owner, 0); alive = true; } } catch { /* dead */ }
+      if (owner && !alive) { rmSync(LOCK, {recursive: true, force: true}); continue; }
+      if (Date.now() > deadline) return null;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

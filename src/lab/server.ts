@@ -56,7 +56,7 @@ export function startServer(name: string, readyFile?: string): void {
 }
 
 // `node --import tsx src/lab/server.ts NAME [READY_FILE]`
-if (process.argv[1] && /server\.ts$/.test(process.argv[1])) {
+if (process.argv[1] && /lab\/server\.(ts|js)$/.test(process.argv[1])) {
   const [name, readyFile] = process.argv.slice(2);
   if (!name) {
     process.stderr.write('usage: server.ts NAME [READY_FILE]\n');

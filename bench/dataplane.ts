@@ -179,9 +179,11 @@ async function benchInLab(): Promise<void> {
   const cpu0 = process.cpuUsage();
   try {
     await sleep(300);
+    const watch = setInterval(() => log(`  director: read ${dp.director.counters.read}, entries ${sim.engine.conns.count}`), 2000);
     const p = await profiled(() => measure('lvsdeck', urls));
     lvs = p.result;
     top = p.top;
+    clearInterval(watch);
     dpRate = await floodRate(() => dp.director.counters.read);
   } finally {
     dp.stop();

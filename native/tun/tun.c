@@ -157,9 +157,11 @@ static void on_closed(uv_handle_t *h) {
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)status; (void)events;
+  (void)events;
   Watch *w = handle->data;
   if (w->closing) return;
+  // libuv stops a poll handle on POLLERR; a TUN device reports it transiently: keep watching
+  if (status < 0) uv_poll_start(&w->poll, UV_READABLE, on_readable);
   napi_handle_scope scope;
   napi_open_handle_scope(w->env, &scope);
   napi_value cb, global, result;

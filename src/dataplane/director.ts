@@ -48,13 +48,15 @@ export interface DirectorCounters {
   resets: number;
   /** Multicast / link-local packets the director's own stack sent into the device (ignored). */
   linkScoped: number;
+  /** Reads the device refused (an error other than "nothing waiting"). */
+  readErrors: number;
   malformed: Record<MalformedReason, number>;
 }
 
 function zeroCounters(): DirectorCounters {
   return {
     read: 0, written: 0, writeFailed: 0, passed: 0, forwardedIn: 0, forwardedOut: 0, dropped: 0, icmpSent: 0,
-    icmpRateLimited: 0, resets: 0, linkScoped: 0,
+    icmpRateLimited: 0, resets: 0, linkScoped: 0, readErrors: 0,
     malformed: {
       'truncated': 0, 'bad-version': 0, 'bad-header-length': 0, 'bad-ip-checksum': 0, 'bad-total-length': 0,
       'fragment': 0, 'bad-extension-header': 0, 'bad-l4-header': 0,
@@ -64,6 +66,8 @@ function zeroCounters(): DirectorCounters {
 
 export class Director {
   readonly counters = zeroCounters();
+  /** The last device error, for the operator. */
+  lastError = '';
   private readonly batch: number;
   private readonly slot: number;
   /** Reads land in the first half; packets the director builds (ICMP, resets) in the second. */

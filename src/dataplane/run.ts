@@ -58,6 +58,8 @@ export class WallClock implements ClockControl {
   static readonly REASON = 'time controls are off on the real data plane: packets arrive in real time';
   private timer: ReturnType<typeof setInterval> | null = null;
   lastTickMs = 0;
+  /** Run after each tick (the data plane drains the device here too). */
+  onTick: () => void = () => {};
 
   constructor(private readonly sim: Simulation, private readonly director: Director, private readonly hostMem: boolean) {}
 
@@ -83,6 +85,7 @@ export class WallClock implements ClockControl {
     const t0 = performance.now();
     if (this.hostMem) this.sim.engine.setMemory({...hostMemory(), entryBytes: this.sim.engine.memory.entryBytes});
     this.sim.runUntil(this.director.engineTime());
+    this.onTick();
     this.lastTickMs = performance.now() - t0;
   }
 }
@@ -111,13 +114,22 @@ export function startDataplane(sim: Simulation, o: DataplaneOptions = {}): Runni
   const pump = (): void => {
     scheduled = false;
     // 16 batches, then yield so the UI and the timers run; come back at once if more wait
-    const n = director.drain(16, () => sim.runUntil(director.engineTime()));
+    let n = 0;
+    try {
+      n = director.drain(16, () => sim.runUntil(director.engineTime()));
+    } catch (e) {
+      // a device read error (the kernel refusing one read) must not stop the loop
+      director.counters.readErrors++;
+      director.lastError = (e as Error).message;
+    }
     if (n >= 16 * 64 && !scheduled) {
       scheduled = true;
       setImmediate(pump);
     }
   };
   device.watch(pump);
+  // also drained on the clock's tick: a missed wake-up costs at most 50 ms, never a stall
+  clock.onTick = pump;
   clock.start();
   const control = o.controlSocket === null ? null : serveControl(sim.engine, o.controlSocket);
   const stop = (): void => {

@@ -56,7 +56,11 @@ const header = [
   'absolute times move with its load, ratios much less.',
 ];
 // the fuzzing section is recorded by `npm run fuzz -- --record` (counts, no ratios), then the notes
-const notes = [recordedSection(), readFileSync(new URL('./notes.md', import.meta.url), 'utf8')].filter(Boolean).join('\n');
+// the real data plane's section is recorded by `npm run bench:dataplane` (root, the lab)
+const dataplaneSection = (() => {
+  try { return readFileSync(new URL('./dataplane-results.md', import.meta.url), 'utf8'); } catch { return ''; }
+})();
+const notes = [recordedSection(), dataplaneSection, readFileSync(new URL('./notes.md', import.meta.url), 'utf8')].filter(Boolean).join('\n');
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1]! : 'BENCHMARKS.md';
 writeFileSync(out, renderReport(sections, header, notes));
 log(`wrote ${out}`);

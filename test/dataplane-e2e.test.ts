@@ -142,8 +142,8 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
 
   it('a real SYN flood from spoofed sources: drop_entry goes active, the table shrinks, and it returns to normal when the flood stops', async () => {
     const e = lab.sim.engine;
-    // a modelled host with 6 MiB free: amemthresh (4 MiB) is crossed after a few thousand entries
-    e.setMemory({totalBytes: 256 * 2 ** 20, usedBytes: 250 * 2 ** 20});
+    // a modelled host with 5 MiB free: amemthresh (4 MiB) is crossed after a few thousand entries
+    e.setMemory({totalBytes: 256 * 2 ** 20, usedBytes: 251 * 2 ** 20});
     expect(e.setTunable('drop_entry', '1').ok).toBe(true);
     const flood = startAttack({kind: 'synflood', to: '198.18.0.10:80', rate: 4000, count: 9000, seconds: 10}, ROOT);
     let peak = 0, active = false;
@@ -151,12 +151,14 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
       peak = Math.max(peak, e.conns.count);
       if (e.readTunable('drop_entry') === '2') active = true;
     }, 100);
+    let err = '';
+    flood.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
     const [code] = await once(flood, 'exit') as [number];
-    expect(code).toBe(0);
+    expect(code, err).toBe(0);
     await sleep(1500);
     clearInterval(sample);
-    expect(active).toBe(true);
-    expect(peak).toBeGreaterThan(5000);
+    expect(active, `peak ${peak} entries, ${e.availablePages()} pages available`).toBe(true);
+    expect(peak).toBeGreaterThan(3000);
     // with the flood gone the sweeps (ip_vs_random_dropentry) shrink the table until memory is back
     const deadline = Date.now() + 40_000;
     while (e.readTunable('drop_entry') !== '1' && Date.now() < deadline) await sleep(250);

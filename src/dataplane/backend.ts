@@ -14,6 +14,8 @@ const REAL_KIND: Partial<Record<GeneratorSpec['kind'], AttackKind>> = {
   synflood: 'synflood', connflood: 'connflood', udpflood: 'udpflood', portreuse: 'reuse',
 };
 const ATTACK_SECONDS = 60;
+/** Why pause, speed and step are refused on the real data plane. */
+export const NO_TIME_CONTROLS = 'time controls are off on the real data plane: packets arrive in real time';
 
 interface RealAttack {
   id: string;
@@ -64,6 +66,7 @@ export class DataplaneBackend extends LocalBackend {
         return {};
       }
       case 'traffic-remove': this.halt(this.get(cmd.id)); this.attacks.delete(cmd.id); return {};
+      case 'speed': case 'pause': case 'step': return {error: NO_TIME_CONTROLS};
       case 'server-failed':
         return {error: 'real servers fail for real here: stop one with `kill` in its namespace (lvsdeck lab status shows the pids)'};
       default: return super.apply(cmd);

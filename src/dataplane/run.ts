@@ -8,6 +8,7 @@ import type {Simulation} from '../sim/simulation.js';
 import type {ClockControl, ClockInfo} from '../store/backend.js';
 import {DIRECTOR_NS, DIRECTOR_SERVER4, DIRECTOR_SERVER6, TUN_DEV, tunRoutes} from '../lab/topology.js';
 import {labDirectorPresent} from '../lab/lab.js';
+import {NO_TIME_CONTROLS} from './backend.js';
 import {CONTROL_SOCKET, serveControl} from './control.js';
 import {Director} from './director.js';
 import {DataplaneUnavailable, SLOT, TunDevice} from './tun.js';
@@ -55,7 +56,7 @@ export function hostMemory(): {totalBytes: number; usedBytes: number} {
  * live traffic and are refused with the reason.
  */
 export class WallClock implements ClockControl {
-  static readonly REASON = 'time controls are off on the real data plane: packets arrive in real time';
+  static readonly REASON = NO_TIME_CONTROLS;
   private timer: ReturnType<typeof setInterval> | null = null;
   lastTickMs = 0;
   /** Run after each tick (the data plane drains the device here too). */

@@ -11,6 +11,7 @@ import {runReplayBench} from './replay.js';
 import {runSchedBench} from './sched.js';
 import {runSoakBench} from './soak.js';
 import {runStartupBench} from './startup.js';
+import {recordedSoakSection} from './soak-ssh.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -55,12 +56,13 @@ const header = [
   'separate limit on the value or on that ratio, marked met or missed. The machine is shared and noisy:',
   'absolute times move with its load, ratios much less.',
 ];
-// the fuzzing section is recorded by `npm run fuzz -- --record` (counts, no ratios), then the notes
-// the real data plane's section is recorded by `npm run bench:dataplane` (root, the lab)
+// recorded sections: the 10-minute wall-clock soak of serve (bench/soak-ssh.ts), fuzzing
+// (`npm run fuzz -- --record`, counts, no ratios), the real data plane (`npm run bench:dataplane`,
+// root, the lab); then the notes
 const dataplaneSection = (() => {
   try { return readFileSync(new URL('./dataplane-results.md', import.meta.url), 'utf8'); } catch { return ''; }
 })();
-const notes = [recordedSection(), dataplaneSection, readFileSync(new URL('./notes.md', import.meta.url), 'utf8')].filter(Boolean).join('\n');
+const notes = [recordedSoakSection(), recordedSection(), dataplaneSection, readFileSync(new URL('./notes.md', import.meta.url), 'utf8')].filter(Boolean).join('\n');
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1]! : 'BENCHMARKS.md';
 writeFileSync(out, renderReport(sections, header, notes));
 log(`wrote ${out}`);

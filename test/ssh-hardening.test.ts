@@ -21,6 +21,9 @@ import {CHANNELS_PER_CONN, clampPty, EXEC_BURST, PTY_BOUNDS, ResizeThrottle} fro
 import {PreAuthGate} from '../src/ssh/preauth.js';
 import {SshServer} from '../src/ssh/server.js';
 import {InputThrottle} from '../src/ssh/tty.js';
+import {MAX_INPUT_CHARS} from '../src/store/session.js';
+import {sessionWorld} from '../bench/fuzz/ssh-input.js';
+import {charKey, handleKey} from '../src/ui/keys.js';
 
 const {Client, utils} = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -220,6 +223,23 @@ describe('key floods: input reaches the UI at a bounded rate', () => {
     expect(pieces.join('')).toBe('jk' + 'x'.repeat(2000) + '😀');
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThanOrEqual(40);
     th.stop();
+  });
+});
+
+describe('per-session buffers', () => {
+  test('a line input holds at most MAX_INPUT_CHARS, however much is pasted', () => {
+    const w = sessionWorld(() => 0.5);
+    w.session.beginInput('command');
+    for (let i = 0; i < 50; i++) w.session.editInput((b) => b + 'x'.repeat(500));
+    expect(w.session.state.input!.buffer.length).toBe(MAX_INPUT_CHARS);
+    w.session.stop();
+  });
+
+  test('an emoji typed outside a text field is one key (it used to recurse until the stack overflowed)', () => {
+    const w = sessionWorld(() => 0.1);
+    expect(() => handleKey(w.session, '😀', charKey('😀'))).not.toThrow();
+    expect(() => handleKey(w.session, 'j😀k', charKey('j'))).not.toThrow();
+    w.session.stop();
   });
 });
 

@@ -12,6 +12,9 @@ import {Actions, type ActionResult, type AuditEntry, type AuditLog, type Op, typ
 import {connPageSize, listPageSize, type TermSize} from './layout.js';
 import type {SyncStatus} from './sync-status.js';
 
+/** Longest text a line input (command bar, filter, tunable value) or a form field holds. */
+export const MAX_INPUT_CHARS = 1024;
+
 export type ViewId = 'dashboard' | 'services' | 'conns' | 'tunables' | 'traffic' | 'log' | 'audit' | 'sync';
 
 export const VIEWS: readonly {id: ViewId; key: string; title: string; short: string}[] = [
@@ -653,7 +656,8 @@ export class UiSession {
   editInput(fn: (b: string) => string): void {
     const i = this.state.input;
     if (!i) return;
-    this.set({input: {...i, buffer: fn(i.buffer)}});
+    // bounded: a paste of megabytes into the command bar must not grow a session without limit
+    this.set({input: {...i, buffer: fn(i.buffer).slice(0, MAX_INPUT_CHARS)}});
   }
 
   cancelInput(): void {

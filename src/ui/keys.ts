@@ -1,7 +1,7 @@
 // Key bindings (k9s / htop / hatop conventions) and the dispatcher. The help overlay, the footer
 // and docs/ui.md are generated from / kept in line with KEY_HELP.
 import type {Key} from 'ink';
-import {type UiSession, SORT_KEYS, SPEEDS, VIEWS} from '../store/session.js';
+import {type UiSession, MAX_INPUT_CHARS, SORT_KEYS, SPEEDS, VIEWS} from '../store/session.js';
 import {
   askDelete, askRemoveGenerator, cycleDefense, debugLevelStep, quiesce, rateAttack, rateGenerator, restore,
   runCommandLine, toggleAttack, toggleGenerator, toggleServerFailed, toggleSyncRole, weightStep,
@@ -78,10 +78,12 @@ export function handleKey(session: UiSession, input: string, key: Key): void {
   const s = session.state;
   // A chunk of several keys in one read (fast typing, tmux send-keys, paste): one key at a time,
   // control characters turned into their keys, so "10<Enter>" types 10 and then commits.
-  if (input.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\x1b')) {
+  // (by code point: one emoji is two UTF-16 units and must not be split again, forever)
+  const chars = input.length > 1 ? [...input] : null;
+  if (chars && chars.length > 1 && !key.ctrl && !key.meta && !input.startsWith('\x1b')) {
     const typing = s.input !== null || s.overlay?.kind === 'form';
     if (!typing || /[\r\n\t\x7f\x08]/.test(input)) {
-      for (const ch of input) handleKey(session, ch === '\n' ? '\r' : ch, charKey(ch));
+      for (const ch of chars) handleKey(session, ch === '\n' ? '\r' : ch, charKey(ch));
       return;
     }
   }
@@ -153,7 +155,7 @@ function overlayKey(session: UiSession, input: string, key: Key): void {
       else {
         const text = printable(input);
         if (!text || key.ctrl || key.meta) return;
-        fields[f.focus] = {...cur, value: cur.value + text};
+        fields[f.focus] = {...cur, value: (cur.value + text).slice(0, MAX_INPUT_CHARS)};
       }
       setForm({...f, fields, error: null});
       return;

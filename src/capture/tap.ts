@@ -56,15 +56,22 @@ export function captureOut(e: Engine, path: string): {close(): void; readonly pa
     w.write(now, p, `lvsdeck: ${verdictText(dir, v)}`);
     if (dropsFd !== null && v.action === 'drop') writeSync(dropsFd, `${w.packets}\t${(now / 1000).toFixed(6)}\t${dir}\t${v.reason}\n`);
   });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    process.off('exit', close);
+    untap();
+    w.close();
+    if (dropsFd !== null) closeSync(dropsFd);
+  };
+  // The live UI and the daemons may end with process.exit(): the buffered packets still reach the file.
+  process.on('exit', close);
   return {
     get packets() {
       return w.packets;
     },
-    close() {
-      untap();
-      w.close();
-      if (dropsFd !== null) closeSync(dropsFd);
-    },
+    close,
   };
 }
 

@@ -68,7 +68,7 @@ async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashb
     import('../src/store/session.js'), import('ink'), import('../components/App.js'), import('./baseline/App.js'),
   ]);
   const sim = buildDemo(1, {totalBytes: 4 * 2 ** 30, usedBytes: 2 ** 30});
-  sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 30000, maxPending: 2_000_000});
+  sim.addTraffic({kind: 'synflood', to: '10.0.0.1:80', rate: 30000, maxPending: 1_000_000});
   const t0 = performance.now();
   sim.runUntil(34_000);
   const nconn = sim.engine.snapshot().conns;

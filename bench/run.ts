@@ -41,7 +41,13 @@ const sections: BenchSection[] = [];
 for (const [title, run] of benches) {
   if (only && !only.some((w) => title.toLowerCase().includes(w.toLowerCase()))) continue;
   log(`== ${title}`);
-  sections.push({title, figures: await run()});
+  try {
+    sections.push({title, figures: await run()});
+  } catch (err) {
+    // one broken benchmark must not lose the others' figures: the report says which one failed
+    log(`${title}: FAILED: ${(err as Error).message}`);
+    sections.push({title: `${title} — FAILED in this run: ${(err as Error).message.split('\n')[0]}`, figures: []});
+  }
 }
 
 const date = new Date().toISOString().slice(0, 10);

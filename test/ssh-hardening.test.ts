@@ -29,7 +29,13 @@ const {Client, utils} = ssh2;
 type SshClient = InstanceType<typeof Client>;
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-hard-'));
-const key = (comment: string) => utils.generateKeyPairSync('ed25519', {comment});
+// ssh2's generator now and then writes a private key its own parser rejects: draw again then
+const key = (comment: string) => {
+  for (;;) {
+    const k = utils.generateKeyPairSync('ed25519', {comment});
+    if (!(utils.parseKey(k.private) instanceof Error)) return k;
+  }
+};
 const admin = key('root'), reader = key('rita');
 const pubOf = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
 const akPath = join(dir, 'authorized_keys');

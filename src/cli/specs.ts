@@ -112,6 +112,7 @@ export const SYNC_SPEC: CommandSpec = {
   options: [
     {name: 'sync-peer', value: 'HOST:PORT', help: 'unicast: the master sends to, the backup listens on HOST:PORT\n(thread i uses PORT+i); without it, multicast on the group'},
     {name: 'syncid', value: 'N', help: 'sync id 0..255 (backup: 0 accepts every master; default 0)'},
+    {name: 'sync-allow', value: 'ADDR[/N]', multiple: true, help: 'backup: accept sync datagrams only from this sender address or block\n(repeatable; default: any sender, as the kernel)'},
     {name: 'mcast-interface', value: 'IF', help: 'multicast interface (default eth0)'},
     {name: 'mcast-group', value: 'ADDR', help: 'multicast group (default 224.0.0.81)'},
     {name: 'mcast-port', value: 'N', help: 'first UDP port (default 8848)'},

@@ -11,6 +11,7 @@ import {buildDemo} from '../demo/default-config.js';
 import {Simulation} from '../sim/simulation.js';
 import {connViews} from '../sync/compare.js';
 import {parsePeer, udpTransport} from '../sync/daemon.js';
+import {parseAllowedPeers} from '../sync/backup.js';
 import {SyncManager} from '../sync/manager.js';
 import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
 import {readObserveOptions} from './observe-args.js';
@@ -25,6 +26,8 @@ import {SYNC_SPEC} from './specs.js';
 interface Options {
   role: 'master' | 'backup';
   peer?: {host: string; port: number};
+  /** Backup: accept datagrams only from these senders (--sync-allow). */
+  allowedPeers?: string[];
   syncId: number;
   ifname?: string;
   group?: string;
@@ -74,6 +77,11 @@ export function parseSyncArgs(args: string[]): Options {
     control: values.control === true,
     observe: readObserveOptions(values),
   };
+  const allowed = listValue(values, 'sync-allow');
+  if (allowed.length) {
+    try { parseAllowedPeers(allowed); } catch (err) { throw new UsageError(`--sync-allow: ${(err as Error).message}`); }
+    o.allowedPeers = allowed;
+  }
   const peer = str('sync-peer');
   if (peer !== undefined) {
     try { o.peer = parsePeer(peer); } catch (err) { throw new UsageError(`--sync-peer: ${(err as Error).message}`); }
@@ -162,7 +170,7 @@ export async function run(args: string[]): Promise<number> {
     if (v > e.now) sim.runUntil(v);
   };
   const mgr = new SyncManager(e, udpTransport({peer: o.peer, mcastInterface: o.ifname, sockSize: () => e.tunables.v.sync_sock_size ?? 0}),
-    {beforeApply: advance});
+    {beforeApply: advance, ...(o.allowedPeers ? {allowedPeers: o.allowedPeers} : {})});
   const cfg: Partial<SyncDaemonConfig> & {role: 'master' | 'backup'} = {role: o.role, syncId: o.syncId, syncMaxLen: o.maxLen};
   if (o.ifname) cfg.mcastIfn = o.ifname;
   if (o.group) cfg.mcastGroup = o.group;

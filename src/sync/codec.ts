@@ -225,7 +225,8 @@ export function encodeV0Message(syncId: number, entries: readonly SyncConn[], se
 // ---------------------------------------------------------------------------------------------
 
 /** Whole datagram ignored (§5.6 checks 1-3). */
-export type MessageRejectReason = 'too-short' | 'size-mismatch' | 'syncid';
+/** 'sender': not in the backup's allowed-peer list (an lvsdeck addition; the kernel has no such check). */
+export type MessageRejectReason = 'too-short' | 'size-mismatch' | 'syncid' | 'sender';
 
 /** The entry and everything after it in the datagram dropped. */
 export type EntryStopReason =

@@ -37,6 +37,8 @@ export interface SyncTransportFactory {
 export interface SyncManagerOptions {
   /** Bring the engine's clock up to date before a received datagram is applied. */
   beforeApply?: () => void;
+  /** Backup: accept datagrams only from these addresses / CIDR blocks (see SyncBackupOptions). */
+  allowedPeers?: readonly string[];
 }
 
 export class SyncManager {
@@ -126,7 +128,7 @@ export class SyncManager {
       return tx.ready.catch((err: Error) => this.fatal(role, err));
     }
     const tx = this.transport.backup(cfg, this.threads, (msg, _thread, from) => this.backup?.receive(msg, from), fail);
-    this.backup = new SyncBackup(e, cfg, {threads: this.threads, ifMtu: tx.ifMtu, beforeApply: this.opts.beforeApply});
+    this.backup = new SyncBackup(e, cfg, {threads: this.threads, ifMtu: tx.ifMtu, beforeApply: this.opts.beforeApply, allowedPeers: this.opts.allowedPeers});
     this.backupTx = tx;
     e.log.log(e.now, DBG.CONFIG, () => `sync backup: ${this.transport.describe('backup', cfg)}, ${this.threads} thread(s)`);
     return tx.ready.catch((err: Error) => this.fatal(role, err));

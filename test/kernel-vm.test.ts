@@ -2,7 +2,7 @@
 // kernel with IPVS (tools/kernel-vm/run.sh): one boot for the whole directory. Without qemu (or
 // without root, which the VM's shared directory needs) this skips with one line saying why.
 import {spawnSync} from 'node:child_process';
-import {readdirSync} from 'node:fs';
+import {mkdirSync, readdirSync} from 'node:fs';
 import {describe, expect, it} from 'vitest';
 
 const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], {stdio: 'ignore'}).status === 0;
@@ -14,6 +14,8 @@ if (skipWhy) console.warn(`kernel-vm: ${skipWhy}`);
 
 describe('the real kernel\'s IPVS (tools/kernel-vm)', () => {
   it.skipIf(skipWhy !== null)('test/kernel passes inside a qemu VM booted once', () => {
+    // The spec report goes beside vitest's; on a clean checkout that directory does not exist yet.
+    mkdirSync('.test-results', {recursive: true});
     const files = readdirSync('test/kernel').filter((f) => /\.kernel\.tsx?$/.test(f)).sort().map((f) => `test/kernel/${f}`);
     const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '840', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
       '--test-reporter=dot', '--test-reporter-destination=stdout', '--test-reporter=spec', '--test-reporter-destination=.test-results/kernel-vm.txt',

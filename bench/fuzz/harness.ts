@@ -4,6 +4,7 @@
 // replays alone: `npm run fuzz -- --target NAME --seed S --case K`.
 import {readdirSync} from 'node:fs';
 import {fileURLToPath, pathToFileURL} from 'node:url';
+import {seededRng} from '../../src/engine/rng.js';
 
 /** What a file in bench/fuzz/targets/ exports by default. */
 export interface FuzzTarget {
@@ -49,20 +50,9 @@ function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-/** The case's generator: sfc32 seeded from (seed, target, case index); floats in [0, 1). */
+/** The case's generator: the engine's seeded generator, keyed by (seed, target, case index); floats in [0, 1). */
 export function caseRng(seed: number, target: string, caseIndex: number): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9, b = fnv1a(target), c = Math.imul(caseIndex + 1, 0x85ebca6b) >>> 0, d = 1;
-  const next = (): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
+  return seededRng((seed ^ fnv1a(target) ^ Math.imul(caseIndex + 1, 0x85ebca6b)) >>> 0).float;
 }
 
 export function isExpected(target: FuzzTarget, err: unknown): boolean {

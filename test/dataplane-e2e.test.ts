@@ -25,6 +25,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RS = ['198.18.2.11', '198.18.2.12', '198.18.2.13'];
 const nameOf = (answer: string) => answer.split(' ')[0]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CLIENT_NS = 'lvs-client';
+/** The processes running in a lab namespace. */
+const labPids = async (ns: string) => (await run('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean);
 
 /** The order a fresh engine with the same service schedules `clients` in (the kernel's, as modelled). */
 function modelOrder(scheduler: string, weights: number[], clients: {src: string; sport: number}[]): string[] {
@@ -67,7 +70,8 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
   }, 60_000);
   afterAll(() => {
     lab?.stop();
-    unlock?.();
+    // also when a test failed before 'lab down': no namespace outlives the suite
+    try { labDown(); } finally { unlock?.(); }
   });
 
   it('rr: HTTP through the VIP answers from every real server in turn, IPv4 and IPv6', async () => {
@@ -118,11 +122,13 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(entryOf(lab, cport)).toMatch(/TIME_WAIT|CLOSE/);
   }, 40_000);
 
-  it('UDP: the echo answers through the VIP and the entry is listed as UDP', async () => {
-    const out = await inNs('lvs-client', ['bash', '-c',
-      'exec 3<>/dev/udp/198.18.0.10/7; echo ping-e2e >&3; timeout 3 dd bs=2048 count=1 <&3 2>/dev/null']);
-    expect(out.trim()).toMatch(/^rs[1-3] ping-e2e$/);
+  it('UDP: the echo answers through the VIP and the entry is listed as UDP, IPv4 and IPv6', async () => {
+    const echo = (vip: string) => inNs('lvs-client', ['bash', '-c',
+      `exec 3<>/dev/udp/${vip}/7; echo ping-e2e >&3; timeout 3 dd bs=2048 count=1 <&3 2>/dev/null`]);
+    expect((await echo('198.18.0.10')).trim()).toMatch(/^rs[1-3] ping-e2e$/);
+    expect((await echo('fd00:18::10')).trim()).toMatch(/^rs[1-3] ping-e2e$/);
     expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+198\.18\.1\.2:\d+\s+198\.18\.0\.10:7\s/m);
+    expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+\[fd00:18:0:1::2\]:\d+\s+\[fd00:18::10\]:7\s+\[fd00:18:0:2::1[1-3]\]:7/m);
   }, 20_000);
 
   it('quiescing a server (weight 0) sends new connections elsewhere while its open one finishes', async () => {
@@ -140,16 +146,22 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(runIpvsadm(lab.sim.engine, ['-e', '-t', '198.18.0.10:80', '-r', `${rs}:80`, '-m', '-w', '1']).code).toBe(0);
   }, 40_000);
 
-  it('a real SYN flood from spoofed sources: drop_entry goes active, the table shrinks, and it returns to normal when the flood stops', async () => {
+  it.each([
+    ['IPv4', '198.18.0.10:80', /^TCP\s+\S+\s+SYN_RECV\s+198\.18\.(1[2-9]\d|2[0-5]\d)\.\d+:\d+\s+198\.18\.0\.10:80\s/m],
+    ['IPv6', '[fd00:18::10]:80', /^TCP\s+\S+\s+SYN_RECV\s+\[fd00:18:0:80::[0-9a-f]+\]:\d+\s+\[fd00:18::10\]:80\s/m],
+  ] as const)('a real %s SYN flood from spoofed sources: drop_entry goes active, the table stays bounded, and it returns to normal when the flood stops', async (_af, to, spoofedEntry) => {
     const e = lab.sim.engine;
     // a modelled host with 5 MiB free: amemthresh (4 MiB) is crossed after a few thousand entries
     e.setMemory({totalBytes: 256 * 2 ** 20, usedBytes: 251 * 2 ** 20});
     expect(e.setTunable('drop_entry', '1').ok).toBe(true);
-    const flood = startAttack({kind: 'synflood', to: '198.18.0.10:80', rate: 4000, count: 9000, seconds: 10}, ROOT);
-    let peak = 0, active = false;
+    expect(e.readTunable('drop_entry')).toBe('1');
+    const before = e.conns.count, sent = 9000;
+    const flood = startAttack({kind: 'synflood', to, rate: 4000, count: sent, seconds: 10}, ROOT);
+    let peak = 0, active = false, listed = '';
     const sample = setInterval(() => {
       peak = Math.max(peak, e.conns.count);
       if (e.readTunable('drop_entry') === '2') active = true;
+      if (!listed) listed = lnc(lab).split('\n').find((l) => spoofedEntry.test(l)) ?? '';
     }, 100);
     let err = '';
     flood.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
@@ -157,14 +169,19 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(code, err).toBe(0);
     await sleep(1500);
     clearInterval(sample);
+    // the spoofed SYNs reached the director as SYNs of that family and made SYN_RECV entries
+    expect(listed).not.toBe('');
     expect(active, `peak ${peak} entries, ${e.availablePages()} pages available`).toBe(true);
-    expect(peak).toBeGreaterThan(3000);
-    // with the flood gone the sweeps (ip_vs_random_dropentry) shrink the table until memory is back
+    expect(peak - before).toBeGreaterThan(2000);
+    // bounded: ip_vs_random_dropentry removed entries while the flood ran, so the table never held them all
+    expect(peak, `peak ${peak} of ${before} + ${sent}`).toBeLessThan(before + sent);
+    // with the flood gone the sweeps shrink the table until memory is back
     const deadline = Date.now() + 40_000;
     while (e.readTunable('drop_entry') !== '1' && Date.now() < deadline) await sleep(250);
     expect(e.readTunable('drop_entry')).toBe('1');
     expect(e.conns.count).toBeLessThan(peak);
     expect(await curl('http://198.18.0.10/')).toMatch(/^rs[1-3] /);
+    expect(await curl('http://[fd00:18::10]/')).toMatch(/^rs[1-3] /);
   }, 70_000);
 
   it('a real server whose process dies: IPVS keeps scheduling it, its kernel resets, the entry closes', async () => {
@@ -196,8 +213,12 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
       const answers: string[] = [];
       for (let i = 0; i < 3; i++) answers.push(await curl('http://198.18.0.10/').catch(() => 'refused'));
       expect(answers.filter((a) => /^rs[12] /.test(a))).toHaveLength(2);
-      keys(session, '3');
+      // the command bar's `ipvsadm -Lnc` opens its listing, the Connections view
+      keys(session, ':');
+      keys(session, '-l', 'ipvsadm -Lnc');
+      keys(session, 'Enter');
       const screen = await waitFor(session, /TCP 198\.18\.1\.2:\d+\s+198\.18\.0\.10:80\s+198\.18\.2\.1[1-3]:80\s+(TIME_WAIT|FIN_WAIT)/, 10_000);
+      expect(screen).toMatch(/Connections \d+/);
       expect(screen.match(/198\.18\.0\.10:80/g)!.length).toBeGreaterThanOrEqual(3);
       keys(session, 'Space');
       await waitFor(session, /time controls are off on the real data plane/, 5000);
@@ -211,6 +232,40 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     }
   }, 60_000);
 
+  it('the attack menu in real mode (tmux): a keypress starts a real, bounded SYN flood, drop_entry goes ACTIVE on screen, a keypress stops it and the defense returns to armed', async () => {
+    const session = `lvsdeck-dataplane-attack-${process.pid}`;
+    // a 48 MiB modelled host (5.25 MiB free): a few thousand real entries cross amemthresh
+    tmux('new-session', '-d', '-s', session, '-x', '140', '-y', '45', 'sh', '-c',
+      `cd ${ROOT} && env -u CI -u NODE_ENV node bin/lvsdeck.js --dataplane tun --config examples/lab.yaml --memory 48MiB; echo APP-EXIT=$?; sleep 30`);
+    try {
+      await waitFor(session, /real data plane on lvs-tun0 in namespace lvs-director/, 20_000);
+      keys(session, 'e');
+      await waitFor(session, /drop_entry:armed/, 5000);
+      keys(session, 'a');
+      await waitFor(session, /▸ synflood\s+198\.18\.0\.10:80\s+5,000\s+not started/, 5000);
+      keys(session, 'Enter');
+      await waitFor(session, /synflood\s+198\.18\.0\.10:80\s+5,000\s+RUNNING/, 5000);
+      // the generator is a real process in the client namespace
+      expect(await labPids(CLIENT_NS)).not.toEqual([]);
+      keys(session, 'Escape');
+      await waitFor(session, /drop_entry:ACTIVE/, 30_000);
+      keys(session, 'a');
+      await waitFor(session, /▸ synflood\s+198\.18\.0\.10:80\s+5,000\s+RUNNING/, 5000);
+      keys(session, 'Enter');
+      await waitFor(session, /synflood\s+198\.18\.0\.10:80\s+5,000\s+stopped/, 5000);
+      keys(session, 'Escape');
+      // the flood's process is gone, and with the entries swept the defense waits again
+      const deadline = Date.now() + 5000;
+      while ((await labPids(CLIENT_NS)).length && Date.now() < deadline) await sleep(100);
+      expect(await labPids(CLIENT_NS)).toEqual([]);
+      await waitFor(session, /drop_entry:armed/, 50_000);
+      keys(session, 'q');
+      await waitFor(session, /APP-EXIT=0/, 10_000);
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+  }, 120_000);
+
   it('lab down leaves no namespace, no link, no process and no control socket behind', async () => {
     const removed = labDown();
     expect(removed).toContain('lvs-director');
@@ -219,5 +274,10 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(links).not.toMatch(/lvs-/);
     expect(existsSync(CONTROL_SOCKET)).toBe(false);
     expect(existsSync(LAB_RUN_DIR)).toBe(false);
+    // the host's own namespace was never changed: no lab route or rule in any table
+    for (const af of ['-4', '-6']) {
+      expect((await run('ip', [af, 'route', 'show', 'table', 'all'])).stdout).not.toMatch(/198\.1[89]\.|fd00:18:|lvs-/);
+      expect((await run('ip', [af, 'rule'])).stdout).not.toMatch(/lookup 198\b|lvs-/);
+    }
   }, 30_000);
 });

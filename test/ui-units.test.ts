@@ -51,7 +51,16 @@ describe('command bar parser (ipvsadm syntax through src/ipvsadm)', () => {
     expect(parseCommand('-a -t 10.0.0.1:80', ctx)).toEqual(
       {error: "ipvsadm: You need to supply the 'real-server' option for the 'add-server' command"});
     expect(parseCommand('-A -t nonsense', ctx)).toEqual({error: 'ipvsadm: illegal virtual server address[:port] specified'});
-    expect(parseCommand('-Ln', ctx)).toMatchObject({error: expect.stringContaining('Services (2) and Connections (3) views')});
+    expect(parseCommand('-S', ctx)).toMatchObject({error: expect.stringContaining('lvsdeck ipvsadm -S')});
+  });
+
+  test('listings open the view that is the listing: -Lnc the Connections view, -Ln the Services view', () => {
+    expect(parseCommand('ipvsadm -Lnc', ctx)).toEqual({ui: 'view', view: 'conns'});
+    expect(parseCommand('-L -n -c', ctx)).toEqual({ui: 'view', view: 'conns'});
+    expect(parseCommand('-Ln', ctx)).toEqual({ui: 'view', view: 'services'});
+    expect(parseCommand('-L -t 10.0.0.1:80', ctx)).toEqual({ui: 'view', view: 'services'});
+    // ipvsadm's own option rules still apply
+    expect(parseCommand('-Lnc -w 3', ctx)).toEqual({error: "ipvsadm: Illegal 'weight' option with the 'list' command"});
   });
 
   test('sysctl, attack and UI commands', () => {

@@ -43,7 +43,8 @@ export class DataplaneBackend extends LocalBackend {
       // while it runs, what the pacing has sent by now; the real count when it has ended
       const sent = running ? Math.min(a.count, Math.floor(((now - a.started) / 1000) * a.spec.rate)) : a.sent;
       return {
-        id: a.id, kind: `${a.spec.kind} (real)`, to: a.spec.to, rate: a.spec.rate, running, inFlight: 0,
+        // the generator kind as the simulation names it: the attack menu and `attack stop KIND` find it by that
+        id: a.id, kind: a.spec.kind, to: a.spec.to, rate: a.spec.rate, running, inFlight: 0,
         stats: {sessions: sent, packetsIn: sent, packetsOut: 0, forwarded: 0, dropped: 0, accepted: 0, capped: 0},
       };
     });

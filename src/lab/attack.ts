@@ -1,6 +1,7 @@
-// Real attacks from the lab's client namespace, bounded in count and time, stopping by themselves:
-//   synflood   TCP SYNs from spoofed sources (198.18.128.0/17), written into a TUN device in the
-//              client namespace, which forwards them to the director like any client packet
+// Real attacks from the lab's client namespace, bounded in count and time, stopping by themselves,
+// at an IPv4 or an IPv6 virtual service:
+//   synflood   TCP SYNs from spoofed sources (198.18.128.0/17, fd00:18:0:80::/64), written into a TUN
+//              device in the client namespace, which forwards them to the director like any client packet
 //   reuse      a port-reuse storm: a few spoofed tuples cycling SYN, ACK, FIN, SYN... on the same ports
 //   connflood  real TCP connections (full handshakes) held open and idle
 //   udpflood   real UDP datagrams from many source ports
@@ -13,8 +14,9 @@ import {fileURLToPath} from 'node:url';
 import {finish, pseudoSum, sum16, write16} from '../dataplane/checksum.js';
 import {putAddr} from '../dataplane/codec.js';
 import {TunDevice} from '../dataplane/tun.js';
-import {parseAddrPort, parseIPv4} from '../engine/addr.js';
-import {CLIENT_NS, SPOOF_NET4} from './topology.js';
+import {type Addr, formatAddr, formatIPv6Groups, parseAddrPort, parseIPv4, parseIPv6Groups} from '../engine/addr.js';
+import {RUNNING_FROM_SOURCE} from '../util/package-root.js';
+import {CLIENT_NS, SPOOF_NET4, SPOOF_NET6} from './topology.js';
 
 export type AttackKind = 'synflood' | 'reuse' | 'connflood' | 'udpflood';
 export const ATTACK_KINDS: AttackKind[] = ['synflood', 'reuse', 'connflood', 'udpflood'];
@@ -22,7 +24,7 @@ export const ATTACK_DEV = 'lvs-atk0';
 
 export interface AttackSpec {
   kind: AttackKind;
-  /** IPv4 virtual service, ADDR:PORT. */
+  /** Virtual service, ADDR:PORT or [ADDR6]:PORT. */
   to: string;
   /** Packets (connections, datagrams) per second. */
   rate: number;
@@ -37,7 +39,7 @@ export const LIMITS = {rate: 50_000, count: 1_000_000, seconds: 300, connflood: 
 export function checkAttack(s: AttackSpec): string | null {
   if (!ATTACK_KINDS.includes(s.kind)) return `unknown attack '${s.kind}' (${ATTACK_KINDS.join(', ')})`;
   const to = parseAddrPort(s.to);
-  if (!to || to.af !== 4) return `--to wants an IPv4 ADDR:PORT, not '${s.to}'`;
+  if (!to) return `--to wants ADDR:PORT or [ADDR6]:PORT, not '${s.to}'`;
   for (const [k, max] of [['rate', LIMITS.rate], ['count', s.kind === 'connflood' ? LIMITS.connflood : LIMITS.count], ['seconds', LIMITS.seconds]] as const) {
     const v = s[k];
     if (!Number.isInteger(v) || v < 1 || v > max) return `--${k} wants a whole number from 1 to ${max}, not ${v}`;
@@ -45,25 +47,48 @@ export function checkAttack(s: AttackSpec): string | null {
   return null;
 }
 
-/** A spoofed TCP segment (no options) from the attack range; checksums complete. */
-function tcpSegment(out: Uint8Array, src: number, sport: number, dst: number, dport: number, seq: number, flags: number): number {
-  out.fill(0, 0, 40);
-  out[0] = 0x45;
-  write16(out, 2, 40);
-  write16(out, 6, 0x4000);
-  out[8] = 64;
-  out[9] = 6;
-  putAddr(out, 12, src);
-  putAddr(out, 16, dst);
-  write16(out, 10, finish(sum16(out, 0, 20)));
-  write16(out, 20, sport);
-  write16(out, 22, dport);
-  out[24] = seq >>> 24; out[25] = (seq >>> 16) & 255; out[26] = (seq >>> 8) & 255; out[27] = seq & 255;
-  out[32] = 5 << 4;
-  out[33] = flags;
-  write16(out, 34, 65535);
-  write16(out, 36, finish(pseudoSum(out, 12, 4, 6, 20) + sum16(out, 20, 20)));
-  return 40;
+/**
+ * A spoofed TCP segment (no options) from the attack range, IPv4 or IPv6 by the addresses' family;
+ * checksums complete. Returns its length.
+ */
+export function tcpSegment(out: Uint8Array, src: Addr, sport: number, dst: Addr, dport: number, seq: number, flags: number): number {
+  const v4 = typeof dst === 'number';
+  const l3 = v4 ? 20 : 40, len = l3 + 20;
+  out.fill(0, 0, len);
+  if (v4) {
+    out[0] = 0x45;
+    write16(out, 2, len);
+    write16(out, 6, 0x4000);
+    out[8] = 64;
+    out[9] = 6;
+    putAddr(out, 12, src);
+    putAddr(out, 16, dst);
+    write16(out, 10, finish(sum16(out, 0, 20)));
+  } else {
+    out[0] = 0x60;
+    write16(out, 4, 20);
+    out[6] = 6;
+    out[7] = 64;
+    putAddr(out, 8, src);
+    putAddr(out, 24, dst);
+  }
+  write16(out, l3, sport);
+  write16(out, l3 + 2, dport);
+  out[l3 + 4] = seq >>> 24; out[l3 + 5] = (seq >>> 16) & 255; out[l3 + 6] = (seq >>> 8) & 255; out[l3 + 7] = seq & 255;
+  out[l3 + 12] = 5 << 4;
+  out[l3 + 13] = flags;
+  write16(out, l3 + 14, 65535);
+  write16(out, l3 + 16, finish(pseudoSum(out, v4 ? 12 : 8, v4 ? 4 : 16, 6, 20) + sum16(out, l3, 20)));
+  return len;
+}
+
+/** The k-th spoofed source of the attack range of `dst`'s family (k < 2^15). */
+export function spoofedSource(dst: Addr, k: number): Addr {
+  if (typeof dst === 'number') return (parseIPv4(SPOOF_NET4.split('/')[0]!)! + k) >>> 0;
+  const g = parseIPv6Groups(SPOOF_NET6.split('/')[0]!)!;
+  g[6] = k >>> 16;
+  g[7] = (k & 0xffff) || 1;
+  return formatIPv6Groups(g);
 }
 
 const SYN = 0x02, ACK = 0x10, FIN = 0x01;
@@ -89,7 +114,6 @@ async function crafted(s: AttackSpec): Promise<number> {
   try {
     execFileSync('ip', ['link', 'set', 'dev', dev.name, 'up']);
     const to = parseAddrPort(s.to)!;
-    const base = parseIPv4(SPOOF_NET4.split('/')[0]!)!;
     const buf = new Uint8Array(4096 * 64), offs = new Uint32Array(4096), lens = new Uint32Array(4096);
     let rnd = 0x9e3779b9;
     const next = () => (rnd = (Math.imul(rnd ^ (rnd >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
@@ -98,19 +122,19 @@ async function crafted(s: AttackSpec): Promise<number> {
     return await paced(s, (n, done) => {
       for (let i = 0; i < n; i++) {
         const k = done + i;
-        let src: number, sport: number, flags: number;
+        let src: Addr, sport: number, flags: number;
         if (s.kind === 'synflood') {
-          src = (base + (next() & 0x7fff)) >>> 0;
+          src = spoofedSource(to.addr, next() & 0x7fff);
           sport = 1024 + (next() % 64000);
           flags = SYN;
         } else {
           const tuple = k % 16;
-          src = (base + 0x7000 + tuple) >>> 0;
+          src = spoofedSource(to.addr, 0x7000 + tuple);
           sport = 40000 + tuple;
           flags = REUSE_STEPS[Math.floor(k / 16) % REUSE_STEPS.length]!;
         }
         offs[i] = i * 64;
-        lens[i] = tcpSegment(buf.subarray(i * 64), src, sport, to.addr as number, to.port, next(), flags);
+        lens[i] = tcpSegment(buf.subarray(i * 64), src, sport, to.addr, to.port, next(), flags);
       }
       dev.writeBatch(buf, offs, lens, n);
     });
@@ -124,7 +148,7 @@ async function connflood(s: AttackSpec): Promise<number> {
   const open: Socket[] = [];
   const n = await paced(s, (k) => {
     for (let i = 0; i < k; i++) {
-      const c = connect({host: String(s.to.split(':')[0]), port: to.port});
+      const c = connect({host: formatAddr(to.addr), port: to.port});
       c.on('error', () => c.destroy());
       open.push(c);
     }
@@ -138,15 +162,15 @@ async function connflood(s: AttackSpec): Promise<number> {
 
 async function udpflood(s: AttackSpec): Promise<number> {
   const to = parseAddrPort(s.to)!;
-  const host = s.to.split(':')[0]!;
+  const host = formatAddr(to.addr), family = to.af === 4 ? 'udp4' : 'udp6';
   const payload = Buffer.alloc(32, 0x78);
   // a new socket (source port) every 64 datagrams
-  let sock = createSocket('udp4');
+  let sock = createSocket(family);
   const n = await paced(s, (k, done) => {
     for (let i = 0; i < k; i++) {
       if ((done + i) % 64 === 0) {
         sock.close();
-        sock = createSocket('udp4');
+        sock = createSocket(family);
         sock.on('error', () => {});
       }
       sock.send(payload, to.port, host);
@@ -172,7 +196,8 @@ const SELF = fileURLToPath(import.meta.url);
 export function startAttack(s: AttackSpec, cwd: string): ChildProcess {
   const bad = checkAttack(s);
   if (bad) throw new Error(bad);
-  return spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '--import', 'tsx', SELF,
+  // the script compiled or not: run from the source it needs the tsx loader
+  return spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, ...(RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : []), SELF,
     s.kind, s.to, String(s.rate), String(s.count), String(s.seconds)], {cwd, stdio: ['ignore', 'pipe', 'pipe']});
 }
 

@@ -16,7 +16,7 @@ import {hasNetAdmin} from '../dataplane/tun.js';
 import {PACKAGE_ROOT, RUNNING_FROM_SOURCE} from '../util/package-root.js';
 import {
   BRIDGE, CLIENT4, CLIENT6, CLIENT_LINK, CLIENT_NS, DIRECTOR_CLIENT4, DIRECTOR_CLIENT6, DIRECTOR_NS,
-  DIRECTOR_SERVER4, DIRECTOR_SERVER6, LAB_NET4, LAB_NET6, MAX_SERVERS, REPLY_TABLE, type RealServer, SPOOF_NET4,
+  DIRECTOR_SERVER4, DIRECTOR_SERVER6, LAB_NET4, LAB_NET6, MAX_SERVERS, REPLY_TABLE, type RealServer, SPOOF_NET4, SPOOF_NET6,
   TUN_DEV, realServers,
 } from './topology.js';
 
@@ -215,8 +215,11 @@ function build(rss: RealServer[]): void {
   // Attack sources live "behind" the client: replies to them go there and die. The client forwards
   // the spoofed packets its attack generator writes into a TUN device (src/lab/attack.ts).
   ip([...d, 'route', 'add', SPOOF_NET4, 'via', CLIENT4[0]!, 'dev', CLIENT_LINK]);
+  ip([...d, '-6', 'route', 'add', SPOOF_NET6, 'via', CLIENT6, 'dev', CLIENT_LINK]);
   ip([...c, 'route', 'add', 'blackhole', SPOOF_NET4]);
-  sysctl(CLIENT_NS, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
+  ip([...c, '-6', 'route', 'add', 'blackhole', SPOOF_NET6]);
+  sysctl(CLIENT_NS, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
+    'net.ipv6.conf.all.forwarding=1']);
   // server side: a bridge with one veth per real server
   ip([...d, 'link', 'add', BRIDGE, 'type', 'bridge']);
   ip([...d, 'addr', 'add', `${DIRECTOR_SERVER4}/24`, 'dev', BRIDGE]);

@@ -28,6 +28,7 @@ export const CLIENT4 = ['198.18.1.2', '198.18.1.3', '198.18.1.4', '198.18.1.5'];
 export const CLIENT6 = 'fd00:18:0:1::2';
 /** Spoofed attack sources: routed to the client namespace, where nobody owns them. */
 export const SPOOF_NET4 = '198.18.128.0/17';
+export const SPOOF_NET6 = 'fd00:18:0:80::/64';
 export const HTTP_PORT = 80;
 export const UDP_ECHO_PORT = 7;
 export const MAX_SERVERS = 8;

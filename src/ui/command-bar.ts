@@ -186,8 +186,10 @@ function parseIpvsadm(argv: string[]): Parsed {
       return {ops: [{op: 'edit-dest', key, addr: dest.addr, port: dest.port, opts}]};
     }
     case CMD.DELDEST: return {ops: [{op: 'del-dest', key: serviceKeyOf(svc), addr: dest.addr, port: dest.port}]};
-    case CMD.LIST: case CMD.SAVE:
-      return {error: 'ipvsadm: listings are the Services (2) and Connections (3) views; `lvsdeck ipvsadm -Ln` prints them'};
+    // the listings are views: -Lc is the Connections view (the same rows as ip_vs_conn_seq_show), -L the Services view
+    case CMD.LIST: return {ui: 'view', view: pc.options[OPT.CONNECTION] ? 'conns' : 'services'};
+    case CMD.SAVE:
+      return {error: 'ipvsadm: the rules are the Services view (2); `lvsdeck ipvsadm -S` prints them'};
     default:
       return {error: 'ipvsadm: --restore is not available in the command bar (use lvsdeck ipvsadm -R)'};
   }

@@ -1,37 +1,17 @@
 // The director loop over a fake device: verdicts applied to real bytes (NAT both ways, ICMP the
 // kernel would send, the director's own stack for what IPVS lets through), malformed input counted.
 import fc from 'fast-check';
-import {readFileSync} from 'node:fs';
 import {describe, expect, it} from 'vitest';
 import {formatAddr, parseAddr} from '../src/engine/addr.js';
 import {IPPROTO_TCP, IPPROTO_UDP} from '../src/engine/constants.js';
 import {Engine} from '../src/engine/engine.js';
 import {finish, sum16, write16} from '../src/dataplane/checksum.js';
 import {ipChecksumOk, l4ChecksumOk, newFrame, parsePacket, type Frame} from '../src/dataplane/codec.js';
-import {Director, type PacketPort} from '../src/dataplane/director.js';
+import {Director} from '../src/dataplane/director.js';
+import {FakePort, LAB_PACKETS as all, v4Syn} from './helpers/packet-port.js';
 import {svcKey} from './helpers/engine-fixture.js';
 
-const {packets} = JSON.parse(readFileSync(new URL('./dataplane-fixtures/lab-packets.json', import.meta.url), 'utf8')) as {packets: {hex: string}[]};
-const all = packets.map((p) => new Uint8Array(Buffer.from(p.hex, 'hex')));
 const a = (t: string) => parseAddr(t)!.addr;
-
-class FakePort implements PacketPort {
-  queue: Uint8Array[] = [];
-  written: Uint8Array[] = [];
-  readBatch(buf: Uint8Array, lens: Uint32Array): number {
-    let n = 0;
-    while (n < lens.length && this.queue.length) {
-      const p = this.queue.shift()!;
-      buf.set(p.subarray(0, 2048), n * 2048);
-      lens[n++] = Math.min(p.length, 2048);
-    }
-    return n;
-  }
-  writeBatch(buf: Uint8Array, offsets: Uint32Array, lens: Uint32Array, count: number): number {
-    for (let i = 0; i < count; i++) this.written.push(buf.slice(offsets[i]!, offsets[i]! + lens[i]!));
-    return count;
-  }
-}
 
 function parse(b: Uint8Array): Frame {
   const f = newFrame();
@@ -59,7 +39,6 @@ function setup(opts: {mtu?: number; weight?: number} = {}) {
   return {engine, director, send, advance: (ms: number) => { now += ms; }};
 }
 
-const v4Syn = () => all.find((b) => b[0] === 0x45 && b[9] === IPPROTO_TCP && b[33] === 0x02 && b[16] === 198 && b[18] === 0)!;
 const v4SynAck = () => all.find((b) => b[0] === 0x45 && b[9] === IPPROTO_TCP && b[33] === 0x12 && b[14] === 2)!;
 const v4Udp = () => all.find((b) => b[0] === 0x45 && b[9] === IPPROTO_UDP && b[18] === 0 && b[23] === 7)!;
 

@@ -7,7 +7,6 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PassThrough, Writable} from 'node:stream';
 import ssh2 from 'ssh2';
-import type {ClientChannel} from 'ssh2';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
 import {buildDemo} from '../src/demo/default-config.js';
 import {ensureHostKey} from '../src/ssh/host-key.js';
@@ -15,9 +14,9 @@ import {DeckHost} from '../src/ssh/host.js';
 import {SshServer} from '../src/ssh/server.js';
 import {asTtyIn, SshTtyOut} from '../src/ssh/tty.js';
 import {prepareServerEnv, parseListen, parseServeArgs} from '../src/cli/serve-cmd.js';
+import {type SshClient, sshConnect, sshExec, sshShell, until} from './helpers/ssh-client.js';
 
-const {Client, utils} = ssh2;
-type SshClient = InstanceType<typeof Client>;
+const {utils} = ssh2;
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-'));
 const key = (comment: string) => utils.generateKeyPairSync('ed25519', {comment});
@@ -40,55 +39,9 @@ let server: SshServer;
 let port = 0;
 const clients: SshClient[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-function connect(o: {privateKey?: string; password?: string; tryKeyboard?: boolean} = {}): Promise<SshClient> {
-  return new Promise((resolve, reject) => {
-    const c = new Client();
-    clients.push(c);
-    c.on('ready', () => resolve(c)).on('error', reject).on('close', () => reject(new Error('closed')));
-    c.connect({host: '127.0.0.1', port, username: 'whoever', readyTimeout: 5000, hostVerifier: () => true, ...o});
-  });
-}
-
-function exec(c: SshClient, cmd: string): Promise<{stdout: string; stderr: string; code: number | null}> {
-  return new Promise((resolve, reject) => {
-    c.exec(cmd, (err, ch) => {
-      if (err) return reject(err);
-      let stdout = '', stderr = '';
-      let code: number | null = null;
-      ch.on('data', (d: Buffer) => { stdout += d; });
-      ch.stderr.on('data', (d: Buffer) => { stderr += d; });
-      ch.on('exit', (c2: number | null) => { code = c2; });
-      ch.on('close', () => resolve({stdout, stderr, code}));
-    });
-  });
-}
-
-/** A shell channel with a pty of cols x rows (cols 0: no pty at all). */
-function shell(c: SshClient, cols = 100, rows = 30): Promise<{ch: ClientChannel; out: () => string; exit: Promise<number | null>}> {
-  return new Promise((resolve, reject) => {
-    c.shell(cols ? {term: 'xterm-256color', cols, rows} : false, (err, ch) => {
-      if (err) return reject(err);
-      let out = '';
-      ch.on('data', (d: Buffer) => { out += d; });
-      ch.stderr.on('data', (d: Buffer) => { out += d; });
-      const exit = new Promise<number | null>((r) => {
-        let code: number | null = null;
-        ch.on('exit', (x: number | null) => { code = x; });
-        ch.on('close', () => r(code));
-      });
-      resolve({ch, out: () => out, exit});
-    });
-  });
-}
+const connect = (o: {privateKey?: string; password?: string; tryKeyboard?: boolean} = {}) => sshConnect(port, clients, o);
+const exec = sshExec;
+const shell = sshShell;
 
 beforeAll(async () => {
   const hk = ensureHostKey(join(dir, 'host_key'));
@@ -279,7 +232,7 @@ describe('backpressure: a client that does not read', () => {
     fast.session.store.subscribe(() => fastPub++);
     queued = 5000;
     for (let i = 0; i < 5; i++) {
-      h2.o.sim.advance(1000);
+      h2.o.sim!.advance(1000);
       h2.publish();
     }
     expect(slowPub).toBe(0);
@@ -293,7 +246,7 @@ describe('backpressure: a client that does not read', () => {
     h2.publish();
     expect(slowPub).toBeGreaterThan(0);
     expect(slow.backlogged).toBe(false);
-    expect(slow.session.state.snap!.now).toBe(h2.o.sim.now);
+    expect(slow.session.state.snap!.now).toBe(h2.o.sim!.now);
     h2.stop();
     expect(h2.presence.size).toBe(0);
     expect(h2.sessions).toEqual([]);

@@ -1,4 +1,5 @@
-// `ssh HOST COMMAND` (exec requests): read-only listings of the shared engine, nothing else.
+// `ssh HOST COMMAND` (exec requests): read-only listings of what the server serves, nothing else:
+// the engine's own ipvsadm and sysctl (simulation, data plane) or the host's (kernel IPVS).
 //   ipvsadm -L|-l [-n] [-c] [--stats|--rate|--timeout|--daemon|...] | ipvsadm -S [-n]
 //   sysctl -a | sysctl [-n] [-N] [-e] net.ipv4.vs.NAME...       (no -w, no NAME=VALUE)
 //   who                       the UI sessions: id, user, role, from, since, size
@@ -7,6 +8,8 @@
 // Anything else, and every changing form, is refused with exit status 1: changes are made in the
 // UI (`ssh -t`), where roles are checked and every change is audited.
 import type {Engine} from '../engine/engine.js';
+import {kernelIpvsadm, kernelSysctl} from '../kernel/cli.js';
+import type {KernelHost} from '../kernel/host.js';
 import {IpvsadmExit} from '../ipvsadm/errors.js';
 import {acceptedSchedulers, runIpvsadm} from '../ipvsadm/exec.js';
 import {CMD, IpvsadmInfo, OPT, parseIpvsadm, splitWords} from '../ipvsadm/parse.js';
@@ -16,8 +19,32 @@ import type {Peer} from '../store/session.js';
 import {safeJson} from '../util/untrusted-text.js';
 import {changeRecord} from './audit-file.js';
 
+/** Where the listings come from. */
+export interface Listings {
+  /** Entries in the connection table (a connection listing above the limit is refused). */
+  connCount(): number;
+  /** A listing form of ipvsadm (the changing forms never get here). */
+  ipvsadm(args: string[]): ExecResult;
+  /** sysctl without a write. */
+  sysctl(args: string[]): ExecResult;
+}
+
+/** Listings of an engine in this process: lvsdeck's ipvsadm and sysctl. */
+export function engineListings(engine: Engine): Listings {
+  return {
+    connCount: () => engine.conns.count,
+    ipvsadm: (args) => runIpvsadm(engine, args),
+    sysctl: (args) => runSysctl(engine, args),
+  };
+}
+
+/** Listings of the running kernel: the host's ipvsadm, /proc/sys/net/ipv4/vs. */
+export function kernelListings(host: KernelHost, connCount: () => number): Listings {
+  return {connCount, ipvsadm: (args) => kernelIpvsadm(args, host), sysctl: (args) => kernelSysctl(args, host)};
+}
+
 export interface ExecContext {
-  engine: Engine;
+  listings: Listings;
   peers(): Peer[];
   audit(): readonly AuditEntry[];
   /** Connection listings above this many entries are refused (they would hold the event loop). */
@@ -77,15 +104,14 @@ function ipvsadm(args: string[], ctx: ExecContext): ExecResult {
       return refuse('ssh exec is read-only: ipvsadm -L / -l / -S only; make changes in the UI (ssh -t), where they are audited');
     }
     const max = ctx.maxConnListing ?? 200_000;
-    if (pc.cmd === CMD.LIST && pc.options[OPT.CONNECTION] && ctx.engine.conns.count > max) {
-      return refuse(`the connection table has ${ctx.engine.conns.count} entries (more than ${max}); use the Connections view`);
-    }
+    const count = pc.cmd === CMD.LIST && pc.options[OPT.CONNECTION] ? ctx.listings.connCount() : 0;
+    if (count > max) return refuse(`the connection table has ${count} entries (more than ${max}); use the Connections view`);
   } catch (err) {
     if (err instanceof IpvsadmInfo) return {stdout: err.stdout, stderr: '', code: 0};
     if (err instanceof IpvsadmExit) return {stdout: err.stdout, stderr: err.stderr, code: err.code};
     throw err;
   }
-  const r = runIpvsadm(ctx.engine, args);
+  const r = ctx.listings.ipvsadm(args);
   return {stdout: r.stdout, stderr: r.stderr, code: r.code};
 }
 
@@ -95,6 +121,6 @@ function sysctl(args: string[], ctx: ExecContext): ExecResult {
       return refuse('ssh exec is read-only: sysctl NAME or sysctl -a only; write tunables in the UI (ssh -t)');
     }
   }
-  const r = runSysctl(ctx.engine, args.length ? args : ['-a']);
+  const r = ctx.listings.sysctl(args.length ? args : ['-a']);
   return {stdout: r.stdout, stderr: r.stderr, code: r.code};
 }

@@ -1,5 +1,6 @@
-// The shared side of `lvsdeck serve`: ONE simulation, wall clock, backend, audit log and presence
-// registry, and any number of UI sessions attached to it (ssh channels, the --console terminal).
+// The shared side of `lvsdeck serve`: ONE backend (the simulation on its wall-clock loop, the real
+// data plane, or the kernel's IPVS), audit log and presence registry, and any number of UI
+// sessions attached to it (ssh channels, the --console terminal).
 // Each session has its own UiSession store (view, selection, size) and its own Ink instance. One
 // publisher timer refreshes every session at the UI rate; a session whose client does not read
 // (bytes piling up in the ssh channel) is skipped until it drains, so it costs nothing and cannot
@@ -11,8 +12,10 @@ import {render, type Instance} from 'ink';
 import {App} from '../../components/App.js';
 import type {Simulation} from '../sim/simulation.js';
 import {AuditLog, type Role} from '../store/actions.js';
+import {type Backend, LocalBackend} from '../store/backend.js';
 import {UiSession} from '../store/session.js';
 import {SimClock} from '../app/clock.js';
+import {engineListings, type Listings} from './exec.js';
 import {Presence} from './presence.js';
 import {SharedBackend} from './shared-backend.js';
 
@@ -26,8 +29,22 @@ export interface Identity {
 }
 
 export interface HostOptions {
-  sim: Simulation;
+  /**
+   * The simulation behind the backend. Alone, it is served on virtual time (a SimClock at `speed`
+   * and a LocalBackend); with `backend`, it is that backend's engine (the data plane's).
+   */
+  sim?: Simulation;
   speed?: number;
+  /** The backend to serve (the data plane's, the kernel's); default: the simulation's own. */
+  backend?: Backend;
+  /** What moves `backend` on (the data plane's wall clock): started and stopped with the host. */
+  driver?: {start(): void; stop(): void};
+  /** Every session watches only: changes are refused whatever the role (the kernel without --allow-writes). */
+  readOnly?: boolean;
+  /** A line each session opens with, after its own (what is served; why it is read-only). */
+  notice?: string;
+  /** Where exec listings come from (default: the simulation's engine). */
+  listings?: Listings;
   /** UI refresh rate (publishes per second and Ink's maxFps). */
   fps?: number;
   mono?: boolean;
@@ -85,8 +102,11 @@ export class UiHandle {
 }
 
 export class DeckHost {
-  readonly clock: SimClock;
+  /** What moves the backend on: the simulation's virtual clock, the data plane's wall clock, or nothing (the kernel). */
+  readonly driver: {start(): void; stop(): void} | null;
   readonly backend: SharedBackend;
+  /** Read-only listings for exec requests (null: none, every exec listing is refused). */
+  readonly listings: Listings | null;
   readonly audit = new AuditLog(1000, {refusalCapacity: 200});
   readonly presence = new Presence();
   readonly fps: number;
@@ -99,8 +119,18 @@ export class DeckHost {
   readonly perf = {ticks: 0, refreshMs: 0, skipped: 0};
 
   constructor(readonly o: HostOptions) {
-    this.clock = new SimClock(o.sim, {speed: o.speed ?? 1});
-    this.backend = new SharedBackend(o.sim, this.clock);
+    const sim = o.sim;
+    let inner: Backend;
+    if (o.backend) {
+      inner = o.backend;
+      this.driver = o.driver ?? null;
+    } else if (sim) {
+      const clock = new SimClock(sim, {speed: o.speed ?? 1});
+      inner = new LocalBackend(sim, clock);
+      this.driver = clock;
+    } else throw new Error('DeckHost needs a simulation or a backend');
+    this.backend = new SharedBackend(inner, {virtualNow: sim ? () => sim.now : undefined});
+    this.listings = o.listings ?? (sim ? engineListings(sim.engine) : null);
     this.fps = o.fps ?? 10;
     this.soft = o.softBacklog ?? 64 * 1024;
     this.cellsPerFrame = o.cellsPerFrame ?? 12_000;
@@ -108,7 +138,7 @@ export class DeckHost {
   }
 
   start(): void {
-    this.clock.start();
+    this.driver?.start();
     if (!this.timer) this.timer = setInterval(() => this.publish(), Math.round(1000 / this.fps));
   }
 
@@ -118,7 +148,7 @@ export class DeckHost {
     this.audit.flushRefusals(this.now(), true);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.clock.stop();
+    this.driver?.stop();
   }
 
   get sessions(): UiHandle[] {
@@ -165,9 +195,10 @@ export class DeckHost {
     const size = {cols: o.stdout.columns || 80, rows: o.stdout.rows || 24};
     const session = new UiSession({
       backend: this.backend, audit: this.audit, user: identity.user, role: identity.role, sessionId: id,
-      from: identity.from, key: identity.key, presence: this.presence, mono: this.o.mono, size,
+      from: identity.from, key: identity.key, presence: this.presence, mono: this.o.mono, size, readOnly: this.o.readOnly,
     });
-    if (o.message) session.say(o.message, 'info');
+    const opening = [o.message, this.o.notice].filter(Boolean).join(' · ');
+    if (opening) session.say(opening, this.o.readOnly ? 'warn' : 'info');
     this.presence.join({
       id, user: identity.user, role: identity.role, from: identity.from, since: Date.now(), cols: size.cols, rows: size.rows,
       backlogged: false, key: identity.key,

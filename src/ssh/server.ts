@@ -415,9 +415,12 @@ export class SshServer {
       this.finishChannel(ch, `lvsdeck: ${refusal}`, 1, tty);
       return;
     }
-    const r = runExec(command, {
-      engine: this.host.o.sim.engine, peers: () => this.host.presence.list(), audit: () => this.host.audit.list(),
-    });
+    const listings = this.host.listings;
+    if (!listings) {
+      this.finishChannel(ch, 'lvsdeck: this server offers no listings over exec; ssh -t opens the UI', 1, tty);
+      return;
+    }
+    const r = runExec(command, {listings, peers: () => this.host.presence.list(), audit: () => this.host.audit.list()});
     this.o.event({event: 'exec', user: key.name, role: key.role, key: key.fingerprint, from: st.from, command: command.slice(0, 200), code: r.code});
     const fix = (s: string) => (tty ? s.replace(/\r?\n/g, '\r\n') : s);
     if (r.stdout) ch.write(fix(r.stdout));

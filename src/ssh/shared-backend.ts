@@ -1,32 +1,42 @@
 // One backend shared by every UI session of a server. N sessions refreshing at the UI rate would
-// each ask the engine for a snapshot (which walks the connection states) and the tunables; here
-// they are computed once per virtual instant and reused until the engine moves or a command runs.
-import type {Simulation} from '../sim/simulation.js';
+// each ask the backend for a snapshot (the engine walks its connection states; the kernel backend
+// parses /proc) and the tunables; here they are computed once per instant and reused until time
+// moves or a command runs. Any Backend works: the simulation, the data plane, the kernel's IPVS.
 import type {Backend, BackendCapabilities, BackendKind, ClockInfo, Command, CommandResult, ConnQuery, EngineSnapshot, TunableRow} from '../store/backend.js';
-import {LocalBackend} from '../store/backend.js';
-import type {ClockControl} from '../store/backend.js';
 
 type Cached<T> = {key: string; value: T} | null;
+
+export interface SharedBackendOptions {
+  /**
+   * The backend's virtual time, when it has one that may stand still (a paused simulation): a
+   * snapshot is reused for as long as it does not move. Without it only the wall clock keys the cache.
+   */
+  virtualNow?: () => number;
+  /** Wall clock (tests). */
+  wallNow?: () => number;
+}
 
 export class SharedBackend implements Backend {
   readonly kind: BackendKind;
   readonly capabilities: BackendCapabilities;
-  private readonly inner: LocalBackend;
   private gen = 0;
   private snap: Cached<EngineSnapshot> = null;
   private tun: Cached<TunableRow[]> = null;
+  private readonly virtualNow: () => number;
+  private readonly wallNow: () => number;
   /** Snapshots computed / served (for the status file). */
   readonly stats = {snapshots: 0, served: 0};
 
-  constructor(readonly sim: Simulation, clock: ClockControl, private readonly wallNow = () => performance.now()) {
-    this.inner = new LocalBackend(sim, clock);
-    this.kind = this.inner.kind;
-    this.capabilities = this.inner.capabilities;
+  constructor(readonly inner: Backend, o: SharedBackendOptions = {}) {
+    this.kind = inner.kind;
+    this.capabilities = inner.capabilities;
+    this.virtualNow = o.virtualNow ?? (() => 0);
+    this.wallNow = o.wallNow ?? (() => performance.now());
   }
 
-  /** Same virtual time, no command since, and at most 100 wall ms old (sync may apply updates). */
+  /** Same virtual time, no command since, and at most 100 wall ms old (sync and real traffic move it too). */
   private key(): string {
-    return `${this.sim.now}/${this.gen}/${Math.floor(this.wallNow() / 100)}`;
+    return `${this.virtualNow()}/${this.gen}/${Math.floor(this.wallNow() / 100)}`;
   }
 
   private cached<T>(slot: 'snap' | 'tun', make: () => T): T {

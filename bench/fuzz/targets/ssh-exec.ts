@@ -5,7 +5,7 @@ import {buildDemo, DEMO_MEMORY} from '../../../src/demo/default-config.js';
 import {runIpvsadm} from '../../../src/ipvsadm/exec.js';
 import {runSysctl} from '../../../src/ipvsadm/sysctl.js';
 import {AuditLog} from '../../../src/store/actions.js';
-import {runExec} from '../../../src/ssh/exec.js';
+import {engineListings, runExec} from '../../../src/ssh/exec.js';
 import {type Rng, chance, int, mutateText, pick, randomText, valueText} from '../mutate.js';
 
 const LINES = [
@@ -34,7 +34,7 @@ export default {
       case 1: case 2: line = mutateText(rng, pick(rng, LINES), TOKENS, 5); break;
       default: line = Array.from({length: int(rng, 8)}, () => (chance(rng, 0.5) ? valueText(rng) : randomText(rng, int(rng, 12)))).join(' ');
     }
-    const r = runExec(line, {engine: sim.engine, peers: () => [], audit: () => audit.list(), maxConnListing: 5000});
+    const r = runExec(line, {listings: engineListings(sim.engine), peers: () => [], audit: () => audit.list(), maxConnListing: 5000});
     if (!Number.isInteger(r.code) || typeof r.stdout !== 'string' || typeof r.stderr !== 'string') throw new Error('malformed exec result');
     if (r.code !== 0 && !r.stderr) throw new Error(`exit ${r.code} without a message`);
     if (config() !== initial) throw new Error(`exec ${JSON.stringify(line)} changed the engine`);

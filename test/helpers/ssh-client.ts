@@ -1,0 +1,59 @@
+// ssh2's own client against an in-process `lvsdeck serve` on 127.0.0.1: connect with a key, run an
+// exec request, open a shell (the UI) and collect what it draws.
+import ssh2 from 'ssh2';
+import type {ClientChannel} from 'ssh2';
+
+const {Client} = ssh2;
+export type SshClient = InstanceType<typeof Client>;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+/** Connect to 127.0.0.1:port; every client made is pushed to `track` (for the test's cleanup). */
+export function sshConnect(port: number, track: SshClient[], o: {privateKey?: string; password?: string; tryKeyboard?: boolean} = {}): Promise<SshClient> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    track.push(c);
+    c.on('ready', () => resolve(c)).on('error', reject).on('close', () => reject(new Error('closed')));
+    c.connect({host: '127.0.0.1', port, username: 'whoever', readyTimeout: 5000, hostVerifier: () => true, ...o});
+  });
+}
+
+export function sshExec(c: SshClient, cmd: string): Promise<{stdout: string; stderr: string; code: number | null}> {
+  return new Promise((resolve, reject) => {
+    c.exec(cmd, (err, ch) => {
+      if (err) return reject(err);
+      let stdout = '', stderr = '';
+      let code: number | null = null;
+      ch.on('data', (d: Buffer) => { stdout += d; });
+      ch.stderr.on('data', (d: Buffer) => { stderr += d; });
+      ch.on('exit', (c2: number | null) => { code = c2; });
+      ch.on('close', () => resolve({stdout, stderr, code}));
+    });
+  });
+}
+
+/** A shell channel with a pty of cols x rows (cols 0: no pty at all). */
+export function sshShell(c: SshClient, cols = 100, rows = 30): Promise<{ch: ClientChannel; out: () => string; exit: Promise<number | null>}> {
+  return new Promise((resolve, reject) => {
+    c.shell(cols ? {term: 'xterm-256color', cols, rows} : false, (err, ch) => {
+      if (err) return reject(err);
+      let out = '';
+      ch.on('data', (d: Buffer) => { out += d; });
+      ch.stderr.on('data', (d: Buffer) => { out += d; });
+      const exit = new Promise<number | null>((r) => {
+        let code: number | null = null;
+        ch.on('exit', (x: number | null) => { code = x; });
+        ch.on('close', () => r(code));
+      });
+      resolve({ch, out: () => out, exit});
+    });
+  });
+}

@@ -36,6 +36,9 @@ describe('parsing packets captured from the kernel (compared with tshark)', () =
     expect(t.some((x) => first(x['ip.proto']) === '17')).toBe(true);
     expect(t.some((x) => x['icmp.type'] === '3')).toBe(true);
     expect(t.some((x) => x['icmpv6.type'] === '1')).toBe(true);
+    // errors quoting TCP: the director's kernel on a 1280-byte path (fragmentation needed, packet too big)
+    expect(t.some((x) => x['icmp.type'] === '3' && x['icmp.code'] === '4' && x['icmp.mtu'] === '1280' && first(x['ip.proto']) === '1' && occurrences(x['ip.proto'])[1] === '6')).toBe(true);
+    expect(t.some((x) => x['icmpv6.type'] === '2' && x['icmpv6.mtu'] === '1280' && occurrences(x['ipv6.nxt'])[1] === '6')).toBe(true);
   });
 
   it.each(packets.map((p, i) => [i, p] as const))('packet %i: addresses, ports, flags, length and ICMP type as Wireshark reads them', (_i, c) => {
@@ -60,14 +63,24 @@ describe('parsing packets captured from the kernel (compared with tshark)', () =
       expect(p.sport).toBe(Number(first(t['udp.srcport'])));
       expect(p.dport).toBe(Number(first(t['udp.dstport'])));
     } else if (icmpType !== undefined && Number(icmpType) < 128 && p.icmp) {
-      // an ICMP error: the quoted packet is Wireshark's second IP header and the UDP header it carries
+      // an ICMP error: the quoted packet is Wireshark's second IP header and the UDP or TCP header it carries
       expect(p.icmp.type).toBe(Number(icmpType));
+      expect(p.icmp.code).toBe(Number(t['icmp.code'] ?? t['icmpv6.code']));
       expect(p.icmp.checksumOk).toBe(true);
       const inner = p.icmp.inner;
       expect(formatAddr(inner.src)).toBe(occurrences(af === 4 ? t['ip.src'] : t['ipv6.src'])[1]);
       expect(formatAddr(inner.dst)).toBe(occurrences(af === 4 ? t['ip.dst'] : t['ipv6.dst'])[1]);
-      expect(inner.sport).toBe(Number(t['udp.srcport']));
-      expect(inner.dport).toBe(Number(t['udp.dstport']));
+      const l4 = inner.proto === IPPROTO_TCP ? 'tcp' : 'udp';
+      expect(inner.proto).toBe(Number(occurrences(af === 4 ? t['ip.proto'] : t['ipv6.nxt'])[1]));
+      expect(inner.sport).toBe(Number(t[`${l4}.srcport`]));
+      expect(inner.dport).toBe(Number(t[`${l4}.dstport`]));
+      if (inner.proto === IPPROTO_TCP) expect(inner.tcpFlags).toBe(Number(t['tcp.flags']) & 0xff);
+      // fragmentation needed (IPv4, 16 bits at offset 6) and packet too big (IPv6, 32 bits at 4) carry the next hop's MTU
+      const mtu = t['icmp.mtu'] ?? t['icmpv6.mtu'];
+      if (mtu !== undefined) {
+        const at = f.l4Off;
+        expect(af === 4 ? read16(f.buf, at + 6) : Buffer.from(f.buf).readUInt32BE(at + 4)).toBe(Number(mtu));
+      }
     }
   });
 });
@@ -87,9 +100,10 @@ function natPairs(): {orig: Uint8Array; out: Uint8Array; inbound: boolean; icmp:
       // the same packet after NAT: one side of the address pair changed, the other did not
       const same = inbound ? formatAddr(b.f.pkt.src) === formatAddr(a.f.pkt.src) && !VIPS.has(formatAddr(b.f.pkt.dst))
         : formatAddr(b.f.pkt.dst) === formatAddr(a.f.pkt.dst) && VIPS.has(formatAddr(b.f.pkt.src));
-      const payloadOff = a.f.pkt.icmp ? a.f.l4Off + 4 : a.f.l4Off + 4;
+      // the bytes NAT leaves alone: after the ports (of the quoted header, for an ICMP error)
+      const payloadOff = (a.f.pkt.icmp ? a.f.innerL4Off : a.f.l4Off) + 4;
       const tail = (x: Uint8Array) => Buffer.from(x.subarray(payloadOff, payloadOff + 12)).toString('hex');
-      if (same && (a.f.pkt.icmp ? true : tail(a.b) === tail(b.b))) {
+      if (same && tail(a.b) === tail(b.b)) {
         pairs.push({orig: a.b, out: b.b, inbound, icmp: a.f.pkt.icmp !== null});
         break;
       }
@@ -100,10 +114,20 @@ function natPairs(): {orig: Uint8Array; out: Uint8Array; inbound: boolean; icmp:
 
 describe('NAT rewrites of kernel packets (ip_vs_nat_xmit, *_snat_handler, ip_vs_nat_icmp)', () => {
   const pairs = natPairs();
-  it('finds inbound and outbound pairs of both families, ICMP errors included', () => {
+  it('finds inbound and outbound pairs of both families, ICMP errors of both families and directions included', () => {
     expect(pairs.filter((p) => p.inbound && !p.icmp).length).toBeGreaterThanOrEqual(6);
     expect(pairs.filter((p) => !p.inbound && !p.icmp).length).toBeGreaterThanOrEqual(6);
-    expect(pairs.filter((p) => p.icmp).length).toBeGreaterThanOrEqual(4);
+    const icmp = (af: number, inbound: boolean, innerProto: number) => pairs.filter((p) => {
+      const f = parsed(p.orig);
+      return p.icmp && p.inbound === inbound && f.af === af && f.pkt.icmp!.inner.proto === innerProto;
+    }).length;
+    for (const af of [4, 6]) {
+      // a real server's port unreachable on the way out, the client's on the way in (quoting UDP)
+      expect(icmp(af, false, IPPROTO_UDP), `IPv${af} out`).toBeGreaterThanOrEqual(1);
+      expect(icmp(af, true, IPPROTO_UDP), `IPv${af} in`).toBeGreaterThanOrEqual(1);
+      // the director's own fragmentation needed / packet too big to the VIP, quoting TCP (ip_vs_in_icmp)
+      expect(icmp(af, true, IPPROTO_TCP), `IPv${af} in, TCP quote`).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it.each(pairs.map((p, i) => [i, p] as const))('pair %i: the rewrite reproduces the forwarded bytes and every checksum verifies', (_i, pr) => {

@@ -14,7 +14,7 @@ import {runIpvsadm} from '../src/ipvsadm/exec.js';
 import {CONTROL_SOCKET} from '../src/dataplane/control.js';
 import {startAttack} from '../src/lab/attack.js';
 import {existingNamespaces, labDown, labStatus, LAB_RUN_DIR} from '../src/lab/lab.js';
-import {acquireLabLock, curl, inNs, labSkipReason, type LabDirector, startLabDirector} from './dataplane-lab.js';
+import {acquireLabLock, curl, inNs, labSkipReason, type LabDirector, startLabDirector, withClientRouteMtu} from './dataplane-lab.js';
 import {svcKey} from './helpers/engine-fixture.js';
 import {keys, tmux, waitFor} from './helpers/tmux.js';
 
@@ -130,6 +130,22 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+198\.18\.1\.2:\d+\s+198\.18\.0\.10:7\s/m);
     expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+\[fd00:18:0:1::2\]:\d+\s+\[fd00:18::10\]:7\s+\[fd00:18:0:2::1[1-3]\]:7/m);
   }, 20_000);
+
+  it('path MTU discovery through the director, both families: the kernel\'s fragmentation needed / packet too big (quoting a TCP segment from the VIP) reaches the real server NATed (ip_vs_in_icmp), which lowers its path MTU, and the transfer completes', async () => {
+    const before = lab.dp.director.counters.forwardedIn;
+    await withClientRouteMtu(1280, async () => {
+      for (const url of ['http://198.18.0.10/bytes/200000', 'http://[fd00:18::10]/bytes/200000']) {
+        const got = await inNs('lvs-client', ['curl', '-s', '-m', '8', '-o', '/dev/null', '-w', '%{size_download}', url]);
+        expect(got, url).toBe('200000');
+      }
+      // the real servers learnt the smaller path to the client from the NATed errors
+      const learnt = async (af: string, client: string) => (await Promise.all(RS.map((_, i) =>
+        run('ip', ['-n', `lvs-rs${i + 1}`, af, 'route', 'get', client]).then((r) => r.stdout)))).join('');
+      expect(await learnt('-4', '198.18.1.2')).toMatch(/mtu 1280/);
+      expect(await learnt('-6', 'fd00:18:0:1::2')).toMatch(/mtu 1280/);
+    });
+    expect(lab.dp.director.counters.forwardedIn).toBeGreaterThan(before);
+  }, 40_000);
 
   it('quiescing a server (weight 0) sends new connections elsewhere while its open one finishes', async () => {
     const cport = 41002;

@@ -50,3 +50,27 @@ export async function curl(url: string, from?: string): Promise<string> {
   return (await inNs('lvs-client', args)).trim();
 }
 
+/** The director's connected routes to the client network, as the kernel made them (metric included: IPv6 matches on it). */
+const CLIENT_ROUTES = [
+  ['-4', 'route', 'replace', '198.18.1.0/24', 'dev', 'lvs-c0', 'proto', 'kernel', 'scope', 'link', 'src', '198.18.1.1'],
+  ['-6', 'route', 'replace', 'fd00:18:0:1::/64', 'dev', 'lvs-c0', 'proto', 'kernel', 'metric', '256'],
+];
+
+/**
+ * Run `fn` with the director's path to the client limited to `mtu` bytes (a route metric, so the
+ * kernel's forwarding answers bigger packets with fragmentation needed / packet too big), then
+ * restore the routes, also when `fn` fails.
+ */
+export async function withClientRouteMtu<T>(mtu: number, fn: () => Promise<T>): Promise<T> {
+  const set = (extra: string[]) => Promise.all(CLIENT_ROUTES.map((r) => run('ip', ['-n', 'lvs-director', ...r, ...extra])));
+  await set(['mtu', String(mtu)]);
+  try {
+    return await fn();
+  } finally {
+    await set([]);
+    // the kernels remember what they learnt: forget the path MTU exceptions on every side
+    for (const ns of ['lvs-director', 'lvs-client', 'lvs-rs1', 'lvs-rs2', 'lvs-rs3']) {
+      for (const af of ['-4', '-6']) await run('ip', ['-n', ns, af, 'route', 'flush', 'cache']).catch(() => {});
+    }
+  }
+}

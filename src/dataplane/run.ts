@@ -2,7 +2,7 @@
 // director namespace when the lab is up), route the virtual addresses into it, and drive the engine
 // on wall-clock time. stop() (or the process ending) closes the device, which takes its routes.
 import {execFileSync} from 'node:child_process';
-import {readFileSync, rmSync} from 'node:fs';
+import {readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {parseIPv4} from '../engine/addr.js';
 import type {Simulation} from '../sim/simulation.js';
 import type {ClockControl, ClockInfo} from '../store/backend.js';
@@ -40,6 +40,25 @@ function ipCmd(args: string[]): void {
   } catch (e) {
     const err = e as {stderr?: Buffer; message: string};
     throw new DataplaneUnavailable(`Could not set up the TUN device: ip ${args.join(' ')}: ${(err.stderr?.toString() ?? err.message).trim()}.`);
+  }
+}
+
+/**
+ * Let the kernel route packets from the device whose source is one of its own addresses. The
+ * director's kernel sends ICMP errors (fragmentation needed, packet too big) about packets it
+ * forwards from a local address to the virtual address; the data plane NATs them to the real server
+ * and writes them back, and without accept_local the kernel drops them as martians
+ * (fib_validate_source), so path MTU discovery would end at the director. The kernel's IPVS sees
+ * such errors at LOCAL_OUT (ip_vs_local_request4) and never re-enters routing with them.
+ */
+function acceptLocal(netns: string, dev: string): void {
+  const key = `net.ipv4.conf.${dev}.accept_local`;
+  try {
+    if (netns) execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', `${key}=1`], {stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000});
+    else writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/accept_local`, '1\n');
+  } catch (e) {
+    const err = e as {stderr?: Buffer; message: string};
+    throw new DataplaneUnavailable(`Could not set up the TUN device: ${key}=1: ${(err.stderr?.toString() ?? err.message).trim()}.`);
   }
 }
 
@@ -102,6 +121,7 @@ export function startDataplane(sim: Simulation, o: DataplaneOptions = {}): Runni
     const n = netns ? ['-n', netns] : [];
     if (netns) ipCmd(['link', 'set', 'dev', device.name, 'netns', netns]);
     ipCmd([...n, 'link', 'set', 'dev', device.name, 'up']);
+    acceptLocal(netns, device.name);
     if (netns === DIRECTOR_NS) for (const r of tunRoutes(device.name)) ipCmd([...n, ...r]);
   } catch (e) {
     device.close();

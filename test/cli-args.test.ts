@@ -4,9 +4,12 @@ import {spawnSync} from 'node:child_process';
 import {join} from 'node:path';
 import {describe, expect, it, vi} from 'vitest';
 import {type CommandSpec, formatHelp, parseCommandArgs, UsageError} from '../src/cli/args.js';
-import {COMMAND_SPECS, syncHostOptions} from '../src/cli/specs.js';
+import {COMMAND_SPECS} from '../src/cli/specs.js';
+import {syncHostOptions} from '../src/cli/sync-args.js';
 import {parseDemoArgs} from '../src/cli/demo-cmd.js';
 import {parseSyncArgs} from '../src/cli/sync-cmd.js';
+import {readBackendChoice} from '../src/cli/backend-args.js';
+import {parseServeArgs} from '../src/cli/serve-cmd.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const lvsdeck = (...args: string[]) =>
@@ -92,6 +95,67 @@ describe('command option readers', () => {
     const values = parseCommandArgs(COMMAND_SPECS.find((s) => s.name === 'ui')!, ['--sync', 'master', '--sync', 'backup', '--syncid', '3']).values;
     expect(syncHostOptions(values)).toEqual({roles: ['master', 'backup'], syncId: 3});
     expect(() => syncHostOptions({sync: ['primary']})).toThrow(/--sync wants master or backup/);
+  });
+});
+
+describe('the backend of ui and serve: --kernel, --dataplane tun, and what does not go with them', () => {
+  const ui = (...args: string[]) => readBackendChoice(parseCommandArgs(COMMAND_SPECS.find((c) => c.name === 'ui')!, args).values);
+  const serve = (...args: string[]) => parseServeArgs(['--host-key', 'k', '--authorized-keys', 'ak', ...args]);
+
+  it('the choices', () => {
+    expect(ui()).toEqual({kind: 'simulation'});
+    expect(ui('--kernel')).toEqual({kind: 'kernel', allowWrites: false});
+    expect(ui('--kernel', '--allow-writes')).toEqual({kind: 'kernel', allowWrites: true});
+    expect(ui('--dataplane', 'tun', '--dev', 'tun7', '--memory', 'host')).toEqual({kind: 'dataplane', dev: 'tun7', hostMemory: true});
+    expect(serve('--kernel', '--allow-writes')).toMatchObject({backend: {kind: 'kernel', allowWrites: true}});
+    expect(serve('--dataplane', 'tun', '--memory', 'host')).toMatchObject({backend: {kind: 'dataplane', hostMemory: true}, memoryGiven: false});
+    expect(serve('--dataplane', 'tun', '--memory', '64MiB')).toMatchObject({backend: {kind: 'dataplane', hostMemory: false}, memoryGiven: true});
+  });
+
+  it('invalid combinations are refused in one line, the same for ui and serve', () => {
+    const cases: [string[], RegExp][] = [
+      [['--allow-writes'], /^--allow-writes goes with --kernel$/],
+      [['--kernel', '--dataplane', 'tun'], /^--kernel and --dataplane are two different backends: choose one$/],
+      [['--kernel', '--dev', 'x'], /^--kernel and --dataplane are two different backends/],
+      [['--kernel', '--config', 'f.yaml', '--speed', '10'], /^--kernel shows the running kernel's own configuration, sync daemons and wall-clock time: drop --config, --speed$/],
+      [['--kernel', '--seed', '3'], /drop --seed$/],
+      [['--kernel', '--sync', 'backup', '--sync-allow', '10.0.0.1'], /drop --sync, --sync-allow$/],
+      [['--kernel', '--metrics', '127.0.0.1:0'], /drop --metrics$/],
+      [['--dataplane', 'tun', '--speed', '2'], /^--dataplane runs on wall-clock time: drop --speed$/],
+      [['--dataplane', 'dpdk'], /^--dataplane: only 'tun' is supported, not 'dpdk'$/],
+      [['--dev', 'x'], /^--dev and --memory host go with --dataplane tun$/],
+      [['--memory', 'host'], /^--dev and --memory host go with --dataplane tun$/],
+    ];
+    for (const [args, re] of cases) {
+      expect(() => ui(...args), args.join(' ')).toThrow(UsageError);
+      expect(() => ui(...args), args.join(' ')).toThrow(re);
+      expect(() => serve(...args), args.join(' ')).toThrow(re);
+    }
+    expect(() => ui('--kernel', '--replay', 'x.pcap')).toThrow(/drop --replay$/);
+  });
+
+  it('the command line says so, exit status 2, nothing started', () => {
+    const r = lvsdeck('serve', '--host-key', '/nonexistent/k', '--authorized-keys', '/nonexistent/ak', '--kernel', '--dataplane', 'tun');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('lvsdeck serve: --kernel and --dataplane are two different backends: choose one\n');
+    const u = lvsdeck('ui', '--kernel', '--speed', '5');
+    expect(u.status).toBe(2);
+    expect(u.stderr).toBe('lvsdeck: --kernel shows the running kernel\'s own configuration, sync daemons and wall-clock time: drop --speed\n');
+  });
+});
+
+describe('--sync-allow: lvsdeck sync, and the --sync flags of ui and serve, read alike', () => {
+  it('an allowed peer list is kept; a bad entry is named', () => {
+    const uiValues = (...args: string[]) => parseCommandArgs(COMMAND_SPECS.find((c) => c.name === 'ui')!, args).values;
+    expect(syncHostOptions(uiValues('--sync', 'backup', '--sync-allow', '10.0.0.1', '--sync-allow', '192.0.2.0/24')))
+      .toEqual({roles: ['backup'], allowedPeers: ['10.0.0.1', '192.0.2.0/24']});
+    expect(parseServeArgs(['--host-key', 'k', '--authorized-keys', 'ak', '--sync', 'backup', '--sync-allow', 'fd00:18::/48']))
+      .toMatchObject({sync: {roles: ['backup'], allowedPeers: ['fd00:18::/48']}});
+    expect(parseSyncArgs(['backup', '--sync-allow', '10.0.0.1'])).toMatchObject({allowedPeers: ['10.0.0.1']});
+    const bad = /^--sync-allow: bad allowed peer '10\.0\.0\.300' \(an address or a block like 10\.1\.0\.0\/24\)$/;
+    expect(() => syncHostOptions(uiValues('--sync-allow', '10.0.0.300'))).toThrow(bad);
+    expect(() => parseServeArgs(['--host-key', 'k', '--authorized-keys', 'ak', '--sync-allow', '10.0.0.300'])).toThrow(bad);
+    expect(() => parseSyncArgs(['backup', '--sync-allow', '10.0.0.300'])).toThrow(bad);
   });
 });
 

@@ -1,5 +1,6 @@
-// `lvsdeck serve`: one engine in this process, operated by several people over ssh (and, with
-// --console, from this terminal too). See docs/ssh.md.
+// `lvsdeck serve`: one backend in this process (the simulation, the real data plane, or the host
+// kernel's IPVS), operated by several people over ssh (and, with --console, from this terminal
+// too). See docs/ssh.md.
 import {attachSyncDaemons, type SyncHostOptions} from '../sim/sync-attach.js';
 import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
 import {readObserveOptions} from './observe-args.js';
@@ -12,10 +13,15 @@ import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
 import {escapeControls} from '../util/untrusted-text.js';
 import {formatHelp, intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
-import {SERVE_SPEC, syncHostOptions} from './specs.js';
+import {SERVE_SPEC} from './specs.js';
+import {syncHostOptions} from './sync-args.js';
+import {type BackendChoice, readBackendChoice} from './backend-args.js';
+import type {Backend} from '../store/backend.js';
+import type {HostOptions} from '../ssh/host.js';
 
 interface ServeArgs {
   listen: {host: string; port: number};
+  backend: BackendChoice;
   sync: SyncHostOptions;
   observe: ObserveOptions;
   hostKey: string | null;
@@ -61,9 +67,11 @@ export function parseServeArgs(args: string[]): ServeArgs | 'help' {
   const {values} = parsed;
   const str = (name: string) => stringValue(values, name);
   const int = (name: string, dflt: number, lo: number, hi: number) => (str(name) === undefined ? dflt : intValue(name, str(name)!, lo, hi));
-  const mem = str('memory');
+  const backend = readBackendChoice(values);
+  const mem = str('memory') === 'host' ? undefined : str('memory');
   const a: ServeArgs = {
     listen: str('ssh') === undefined ? {host: '127.0.0.1', port: 2222} : parseListen(str('ssh')!),
+    backend,
     sync: syncHostOptions(values),
     observe: readObserveOptions(values),
     hostKey: str('host-key') ?? null,
@@ -114,6 +122,51 @@ export function prepareServerEnv(env: NodeJS.ProcessEnv, mono: boolean): void {
   env.NODE_ENV ??= 'production';
 }
 
+/** What the host serves, with what it needs to stop it; or why it cannot start (the message, if not printed yet). */
+type Served = {host: HostOptions; sim: Simulation | null; message?: string; close(): void} | {error: string; code: number};
+
+async function openServed(a: ServeArgs): Promise<Served> {
+  const b = a.backend;
+  if (b.kind === 'kernel') {
+    const {openKernelBackend} = await import('../kernel/open.js');
+    const {kernelListings} = await import('../ssh/exec.js');
+    const k = openKernelBackend({allowWrites: b.allowWrites});
+    if ('error' in k) return {error: k.error, code: 2};
+    const kb = k.backend;
+    // writes need both: the server's --allow-writes (else every session is read-only) and the session's role
+    return {
+      host: {backend: kb, readOnly: !kb.allowWrites, notice: k.message, listings: kernelListings(kb.host, () => kb.snapshot().conns)},
+      sim: null, close: () => kb.close(),
+    };
+  }
+  let sim: Simulation;
+  let message: string | undefined;
+  if (a.config !== null) {
+    const {loadConfig} = await import('../app/config.js');
+    try {
+      const c = loadConfig(a.config, {seed: a.seed, memory: a.memory, seedGiven: a.seedGiven, memoryGiven: a.memoryGiven});
+      sim = c.sim;
+      message = c.notes.join('; ') || undefined;
+    } catch (err) {
+      return {error: (err as Error).message, code: 2};
+    }
+  } else sim = buildDemo(a.seed, a.memory);
+  try {
+    await attachSyncDaemons(sim, a.sync);
+  } catch (err) {
+    return {error: `sync: ${(err as Error).message}`, code: 2};
+  }
+  if (b.kind === 'simulation') return {host: {sim, speed: a.speed}, sim, message, close: () => sim.sync?.close()};
+  const {startDataplaneForCli} = await import('../dataplane/cli.js');
+  const dp = startDataplaneForCli(sim, {dev: b.dev, hostMemory: b.hostMemory});
+  if (!dp) return {error: '', code: 1};   // startDataplaneForCli said why
+  const backend: Backend = dp.makeBackend(sim, dp.clock);
+  return {
+    host: {sim, backend, driver: dp.clock, notice: dp.message}, sim, message,
+    close: () => { dp.stop(); sim.sync?.close(); },
+  };
+}
+
 export async function run(args: string[]): Promise<number> {
   let a: ServeArgs;
   try {
@@ -129,25 +182,12 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write('lvsdeck serve: --console needs a terminal\n');
     return 2;
   }
-  let sim: Simulation;
-  let message: string | undefined;
-  if (a.config !== null) {
-    const {loadConfig} = await import('../app/config.js');
-    try {
-      const c = loadConfig(a.config, {seed: a.seed, memory: a.memory, seedGiven: a.seedGiven, memoryGiven: a.memoryGiven});
-      sim = c.sim;
-      message = c.notes.join('; ');
-    } catch (err) {
-      process.stderr.write(`lvsdeck serve: ${(err as Error).message}\n`);
-      return 2;
-    }
-  } else sim = buildDemo(a.seed, a.memory);
-  try {
-    await attachSyncDaemons(sim, a.sync);
-  } catch (err) {
-    process.stderr.write(`lvsdeck serve: sync: ${(err as Error).message}\n`);
-    return 2;
+  const served = await openServed(a);
+  if ('error' in served) {
+    if (served.error) process.stderr.write(`lvsdeck serve: ${served.error}\n`);
+    return served.code;
   }
+  const {sim, message} = served;
 
   const hostKeyPath = resolve(a.hostKey!);
   const auditPath = resolve(a.auditFile ?? join(dirname(hostKeyPath), 'lvsdeck-audit.jsonl'));
@@ -160,6 +200,7 @@ export async function run(args: string[]): Promise<number> {
     auditFile = new JsonLinesFile(auditPath);
   } catch (err) {
     process.stderr.write(`lvsdeck serve: ${(err as Error).message}\n`);
+    served.close();
     return 2;
   }
   const logFile = a.logFile ? resolve(a.logFile) : null;
@@ -175,7 +216,7 @@ export async function run(args: string[]): Promise<number> {
   prepareServerEnv(process.env, a.mono);
   const {DeckHost} = await import('../ssh/host.js');
   const {SshServer} = await import('../ssh/server.js');
-  const host = new DeckHost({sim, speed: a.speed, fps: a.fps, mono: a.mono, onEvent: event});
+  const host = new DeckHost({...served.host, fps: a.fps, mono: a.mono, onEvent: event});
   host.audit.addSink((e) => auditFile.append(changeRecord(e)));
   const server = new SshServer(host, {
     host: a.listen.host, port: a.listen.port, hostKey: hostKey.pem, authorizedKeysPath: resolve(a.authorizedKeys!),
@@ -189,17 +230,22 @@ export async function run(args: string[]): Promise<number> {
     addr = await server.listen();
   } catch (err) {
     process.stderr.write(`lvsdeck serve: cannot listen on ${a.listen.host}:${a.listen.port}: ${(err as Error).message}\n`);
+    served.close();
     return 2;
   }
   let metrics: MetricsServer | null = null;
   let finishCapture = () => {};
   try {
-    metrics = await startMetrics(() => simulationSource(sim), a.observe, (line) => log(line.trimEnd()));
-    finishCapture = startCaptureOut(sim.engine, a.observe);
+    // none with --kernel (src/cli/backend-args.ts refuses --metrics and --capture-out there)
+    if (sim) {
+      metrics = await startMetrics(() => simulationSource(sim), a.observe, (line) => log(line.trimEnd()));
+      finishCapture = startCaptureOut(sim.engine, a.observe);
+    }
   } catch (err) {
     process.stderr.write(`lvsdeck serve: ${(err as Error).message}\n`);
     await metrics?.close();
     await server.close();
+    served.close();
     return 2;
   }
   server.keys(); // load (and report) the authorized keys now
@@ -217,7 +263,7 @@ export async function run(args: string[]): Promise<number> {
       connections: server.connections, counters: server.counters, blocked: server.limiter.blocked(),
       skippedFrames: host.perf.skipped, cpuPercent,
       queued: host.sessions.map((h) => ({id: h.id, user: h.identity.user, bytes: h.backlog(), skipped: h.skipped})), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-      virtualNow: sim.now, updated: new Date().toISOString(),
+      backend: host.backend.kind, readOnly: host.o.readOnly === true, virtualNow: sim?.now ?? null, updated: new Date().toISOString(),
     };
     const tmp = `${a.statusFile}.tmp`;
     try {
@@ -242,7 +288,8 @@ export async function run(args: string[]): Promise<number> {
     writeStatus();
   }, 2000);
   writeStatus();
-  event({event: 'server-start', listen: `${addr.host}:${addr.port}`, hostKey: hostKey.fingerprint, pid: process.pid});
+  event({event: 'server-start', listen: `${addr.host}:${addr.port}`, hostKey: hostKey.fingerprint, pid: process.pid,
+    backend: host.backend.kind, ...(host.o.readOnly ? {readOnly: true} : {})});
   log(`listening on ${addr.host}:${addr.port} (host key ${hostKey.fingerprint}${hostKey.created ? ', new' : ''}); audit ${auditPath}`);
   if (!a.console) process.stdout.write(`lvsdeck serve: listening on ${addr.host}:${addr.port}\n`);
 
@@ -257,6 +304,7 @@ export async function run(args: string[]): Promise<number> {
     writeStatus();
     log(`stopped (${why})`);
     finishCapture();
+    served.close();
     await metrics?.close();
     await server.close();
   };

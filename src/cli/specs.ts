@@ -1,7 +1,12 @@
 // The command-line spec of every subcommand: parsed by src/cli/args.ts, and the source of each
 // command's --help. Kept free of runtime imports so that help costs no engine or UI loading.
-import type {SyncHostOptions} from '../sim/sync-attach.js';
-import {type CommandSpec, type OptionSpec, type OptionValues, UsageError, intValue, listValue, stringValue} from './args.js';
+import type {CommandSpec, OptionSpec} from './args.js';
+
+/** Backups accept sync datagrams only from these senders (lvsdeck sync, and the --sync flags of ui and serve). */
+const SYNC_ALLOW_OPTION: OptionSpec = {
+  name: 'sync-allow', value: 'ADDR[/N]', multiple: true,
+  help: 'backup: accept sync datagrams only from this sender address or block\n(repeatable; default: any sender, as the kernel)',
+};
 
 const CAPTURE_OUT_OPTION: OptionSpec = {
   name: 'capture-out', value: 'FILE',
@@ -14,22 +19,8 @@ export const SYNC_HOST_OPTIONS: OptionSpec[] = [
   {name: 'sync-peer', value: 'HOST:PORT', help: 'sync over unicast UDP to/from HOST:PORT instead of multicast 224.0.0.81:8848'},
   {name: 'mcast-interface', value: 'IF', help: 'interface for multicast sync (default eth0, as ipvsadm)'},
   {name: 'syncid', value: 'N', help: 'sync id (0..255) for --sync'},
+  SYNC_ALLOW_OPTION,
 ];
-
-export function syncHostOptions(values: OptionValues): SyncHostOptions {
-  const o: SyncHostOptions = {};
-  for (const role of listValue(values, 'sync')) {
-    if (role !== 'master' && role !== 'backup') throw new UsageError(`--sync wants master or backup, got '${role}'`);
-    (o.roles ??= []).push(role);
-  }
-  const peer = stringValue(values, 'sync-peer');
-  if (peer !== undefined) o.peer = peer;
-  const ifname = stringValue(values, 'mcast-interface');
-  if (ifname !== undefined) o.mcastInterface = ifname;
-  const syncId = stringValue(values, 'syncid');
-  if (syncId !== undefined) o.syncId = intValue('syncid', syncId, 0, 255);
-  return o;
-}
 
 /** Observability of the long-running commands and replays (read by src/metrics/cli.ts). */
 export const OBSERVE_OPTIONS: OptionSpec[] = [
@@ -44,6 +35,19 @@ const SETUP_OPTIONS: OptionSpec[] = [
   {name: 'seed', value: 'N', help: 'random seed of the simulation (default 1)'},
   {name: 'speed', value: 'X', help: 'virtual seconds per wall second at start (default 1)'},
 ];
+
+/** What the UI runs over (ui, serve): the simulation by default, or something real. src/cli/backend-args.ts reads them. */
+const BACKEND_OPTIONS: OptionSpec[] = [
+  {name: 'dataplane', value: 'tun', help: 'balance real traffic: a TUN device, NAT on real packets, wall-clock time\n(needs root; with `lvsdeck lab up` the device joins the lab; see docs/dataplane.md)'},
+  {name: 'dev', value: 'NAME', help: 'TUN device name for --dataplane (default lvs-tun0)'},
+  {name: 'kernel', help: "operate this host's kernel IPVS instead of the simulation (docs/kernel.md);\nread-only unless --allow-writes"},
+  {name: 'allow-writes', help: 'with --kernel: changes go to the running kernel (needs root)'},
+];
+
+const MEMORY_OPTION: OptionSpec = {
+  name: 'memory', value: 'SIZE',
+  help: "simulated host memory (e.g. 512MiB; default: the demo's host);\nwith --dataplane, `host` uses the machine's own available memory",
+};
 
 export const DEMO_SPEC: CommandSpec = {
   name: 'demo',
@@ -68,16 +72,13 @@ export const UI_SPEC: CommandSpec = {
     'traffic on virtual time), or on your own setup with --config.',
   options: [
     ...SETUP_OPTIONS,
-    {name: 'memory', value: 'SIZE', help: "simulated host memory (e.g. 512MiB; default: the demo's host);\nwith --dataplane, `host` uses the machine's own available memory"},
+    MEMORY_OPTION,
     {name: 'fps', value: 'N', help: 'UI refresh rate, 1..30 (default 10)'},
     {name: 'mono', help: 'no colours (also when NO_COLOR is set)'},
     {name: 'read-only', help: 'watch only: every change is refused'},
     ...SYNC_HOST_OPTIONS,
-    {name: 'dataplane', value: 'tun', help: 'balance real traffic: a TUN device, NAT on real packets, wall-clock time\n(needs root; with `lvsdeck lab up` the device joins the lab; see docs/dataplane.md)'},
-    {name: 'dev', value: 'NAME', help: 'TUN device name for --dataplane (default lvs-tun0)'},
+    ...BACKEND_OPTIONS,
     {name: 'replay', value: 'FILE', help: 'feed a capture (pcap/pcapng) into the engine on its own timestamps, from now on\n(see lvsdeck replay --help; --config sets the director up for it)'},
-    {name: 'kernel', help: "operate this host's kernel IPVS instead of the simulation (docs/kernel.md);\nread-only unless --allow-writes"},
-    {name: 'allow-writes', help: 'with --kernel: changes go to the running kernel (needs root)'},
     ...OBSERVE_OPTIONS,
     {name: 'no-alt-screen', help: 'draw in the normal screen (debugging)'},
     {name: 'perf-file', value: 'FILE', hidden: true, help: 'write frame timings here on exit (bench/)'},
@@ -112,7 +113,7 @@ export const SYNC_SPEC: CommandSpec = {
   options: [
     {name: 'sync-peer', value: 'HOST:PORT', help: 'unicast: the master sends to, the backup listens on HOST:PORT\n(thread i uses PORT+i); without it, multicast on the group'},
     {name: 'syncid', value: 'N', help: 'sync id 0..255 (backup: 0 accepts every master; default 0)'},
-    {name: 'sync-allow', value: 'ADDR[/N]', multiple: true, help: 'backup: accept sync datagrams only from this sender address or block\n(repeatable; default: any sender, as the kernel)'},
+    SYNC_ALLOW_OPTION,
     {name: 'mcast-interface', value: 'IF', help: 'multicast interface (default eth0)'},
     {name: 'mcast-group', value: 'ADDR', help: 'multicast group (default 224.0.0.81)'},
     {name: 'mcast-port', value: 'N', help: 'first UDP port (default 8848)'},
@@ -137,13 +138,15 @@ export const SERVE_SPEC: CommandSpec = {
   name: 'serve',
   summary: 'serve the live UI over ssh: --ssh ADDR:PORT --host-key FILE --authorized-keys FILE [--console] ...',
   usage: 'lvsdeck serve --host-key FILE --authorized-keys FILE [options]',
-  about: 'Runs one engine (the demo, or --config) and serves its live UI over ssh: each operator connects\n' +
-    'with `ssh -t -p PORT any@HOST` and gets a UI session of their own on the shared engine. Public-key\n' +
+  about: 'Runs one engine (the demo, or --config; real traffic with --dataplane tun; or the host kernel\'s\n' +
+    'IPVS with --kernel) and serves its live UI over ssh: each operator connects with\n' +
+    '`ssh -t -p PORT any@HOST` and gets a UI session of their own on the shared backend. Public-key\n' +
     "authentication only; each key's role (reader, operator, admin) comes from its authorized_keys line:\n\n" +
     '  environment="LVSDECK_ROLE=operator" ssh-ed25519 AAAA... alice\n\n' +
     "(missing or unknown role = reader; the name shown is LVSDECK_USER or the key's comment).\n" +
     'Every change is audited (--audit-file, JSON lines). `ssh HOST ipvsadm -Ln` and a few other\n' +
-    'read-only listings work without a terminal (`ssh HOST help`).',
+    'read-only listings work without a terminal (`ssh HOST help`). With --kernel every session is\n' +
+    'read-only unless the server runs with --allow-writes (as root); even then a change needs the role.',
   options: [
     {name: 'ssh', value: 'ADDR:PORT', help: 'listen address (default 127.0.0.1:2222; port 0 picks a free one)'},
     {name: 'host-key', value: 'FILE', help: "the server's private key; generated (ed25519, mode 0600) if missing"},
@@ -153,7 +156,8 @@ export const SERVE_SPEC: CommandSpec = {
     {name: 'log-file', value: 'FILE', help: "append the server's log lines here (default: stderr; none with --console)"},
     {name: 'console', help: 'also run the UI on this terminal, as admin; quitting it stops the server'},
     ...SETUP_OPTIONS,
-    {name: 'memory', value: 'SIZE', help: "simulated host memory (e.g. 512MiB; default: the demo's host)"},
+    MEMORY_OPTION,
+    ...BACKEND_OPTIONS,
     {name: 'fps', value: 'N', help: 'UI refresh rate per session, 1..30 (default 10)'},
     {name: 'mono', help: 'no colours'},
     {name: 'max-sessions', value: 'N', help: 'UI sessions at once, console included (default 16)'},

@@ -11,7 +11,6 @@ import {buildDemo} from '../demo/default-config.js';
 import {Simulation} from '../sim/simulation.js';
 import {connViews} from '../sync/compare.js';
 import {parsePeer, udpTransport} from '../sync/daemon.js';
-import {parseAllowedPeers} from '../sync/backup.js';
 import {SyncManager} from '../sync/manager.js';
 import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
 import {readObserveOptions} from './observe-args.js';
@@ -22,6 +21,7 @@ import type {GeneratorSpec} from '../traffic/generators.js';
 import {parseTime as parseDuration} from '../scenario/units.js';
 import {intValue, listValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
 import {SYNC_SPEC} from './specs.js';
+import {allowedPeersValue} from './sync-args.js';
 
 interface Options {
   role: 'master' | 'backup';
@@ -77,11 +77,8 @@ export function parseSyncArgs(args: string[]): Options {
     control: values.control === true,
     observe: readObserveOptions(values),
   };
-  const allowed = listValue(values, 'sync-allow');
-  if (allowed.length) {
-    try { parseAllowedPeers(allowed); } catch (err) { throw new UsageError(`--sync-allow: ${(err as Error).message}`); }
-    o.allowedPeers = allowed;
-  }
+  const allowed = allowedPeersValue(values);
+  if (allowed) o.allowedPeers = allowed;
   const peer = str('sync-peer');
   if (peer !== undefined) {
     try { o.peer = parsePeer(peer); } catch (err) { throw new UsageError(`--sync-peer: ${(err as Error).message}`); }

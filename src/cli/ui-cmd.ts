@@ -4,7 +4,9 @@ import {buildDemo, DEMO_MEMORY, demoMemory} from '../demo/default-config.js';
 import type {Simulation} from '../sim/simulation.js';
 import {parseSize} from '../scenario/units.js';
 import {intValue, numberValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
-import {syncHostOptions, UI_SPEC} from './specs.js';
+import {UI_SPEC} from './specs.js';
+import {syncHostOptions} from './sync-args.js';
+import {type BackendChoice, readBackendChoice} from './backend-args.js';
 import {CaptureError, openCapture} from '../capture/pcap-read.js';
 import {ReplaySource, scheduleReplay} from '../capture/replay.js';
 import {type ObserveOptions, startCaptureOut, startMetrics} from '../metrics/cli.js';
@@ -21,19 +23,15 @@ export async function run(args: string[]): Promise<number> {
   let perfFile: string | undefined;
   let sync: SyncHostOptions;
   let quitAfterMs: number | undefined;
-  let dataplane: string | null = null, dev: string | undefined, hostMem = false;
   let observe: ObserveOptions, replayFile: string | null;
-  let kernel = false, allowWrites = false;
+  let choice: BackendChoice;
   try {
     const {values} = parseCommandArgs(UI_SPEC, args);
     const str = (name: string) => stringValue(values, name);
+    choice = readBackendChoice(values);
     config = str('config') ?? null;
-    dataplane = str('dataplane') ?? null;
-    if (dataplane !== null && dataplane !== 'tun') throw new UsageError(`--dataplane: only 'tun' is supported, not '${dataplane}'`);
-    dev = str('dev');
     const mem = str('memory');
-    if (mem === 'host') hostMem = true;
-    else if (mem !== undefined) { memory = demoMemory(unitValue('memory', mem, parseSize)); memoryGiven = true; }
+    if (mem !== undefined && mem !== 'host') { memory = demoMemory(unitValue('memory', mem, parseSize)); memoryGiven = true; }
     if (str('seed') !== undefined) { seed = intValue('seed', str('seed')!, 0, 2 ** 31); seedGiven = true; }
     if (str('speed') !== undefined) speed = numberValue('speed', str('speed')!, 0, 10000, true);
     if (str('fps') !== undefined) fps = intValue('fps', str('fps')!, 1, 30);
@@ -45,24 +43,14 @@ export async function run(args: string[]): Promise<number> {
     sync = syncHostOptions(values);
     observe = readObserveOptions(values);
     replayFile = str('replay') ?? null;
-    kernel = values.kernel === true;
-    allowWrites = values['allow-writes'] === true;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`lvsdeck: ${err.message}\n`);
     return 2;
   }
-  if (allowWrites && !kernel) {
-    process.stderr.write('lvsdeck: --allow-writes goes with --kernel\n');
-    return 2;
-  }
-  if (kernel) {
-    if (config !== null || sync.roles?.length || dataplane !== null || replayFile !== null) {
-      process.stderr.write('lvsdeck: --kernel shows the kernel\'s own configuration and sync daemons: drop --config/--sync/--dataplane/--replay\n');
-      return 2;
-    }
+  if (choice.kind === 'kernel') {
     const {openKernelBackend} = await import('../kernel/open.js');
-    const k = openKernelBackend({allowWrites: allowWrites && !readOnly});
+    const k = openKernelBackend({allowWrites: choice.allowWrites && !readOnly});
     if ('error' in k) {
       process.stderr.write(`lvsdeck: ${k.error}\n`);
       return 2;
@@ -95,14 +83,10 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`lvsdeck: sync: ${(err as Error).message}\n`);
     return 2;
   }
-  if ((dev !== undefined || hostMem) && dataplane === null) {
-    process.stderr.write('lvsdeck: --dev and --memory host go with --dataplane tun\n');
-    return 2;
-  }
   let clock, makeBackend, stopDataplane = () => {};
-  if (dataplane !== null) {
+  if (choice.kind === 'dataplane') {
     const {startDataplaneForCli} = await import('../dataplane/cli.js');
-    const started = startDataplaneForCli(sim, {dev, hostMemory: hostMem});
+    const started = startDataplaneForCli(sim, {dev: choice.dev, hostMemory: choice.hostMemory});
     if (!started) return 1;
     clock = started.clock;
     stopDataplane = started.stop;

@@ -11,6 +11,8 @@ export interface SyncHostOptions {
   peer?: string;
   mcastInterface?: string;
   syncId?: number;
+  /** Backups accept datagrams only from these senders (addresses or blocks; --sync-allow). */
+  allowedPeers?: string[];
 }
 
 export async function attachSyncDaemons(sim: Simulation, o: SyncHostOptions = {}): Promise<SyncManager> {
@@ -19,7 +21,7 @@ export async function attachSyncDaemons(sim: Simulation, o: SyncHostOptions = {}
     peer: o.peer ? parsePeer(o.peer) : undefined,
     mcastInterface: o.mcastInterface,
     sockSize: () => e.tunables.v.sync_sock_size!,
-  }));
+  }), o.allowedPeers?.length ? {allowedPeers: o.allowedPeers} : {});
   sim.sync = mgr;
   sim.onAdvance((now) => mgr.poll(now));
   for (const role of o.roles ?? []) await mgr.start({role, syncId: o.syncId ?? 0, mcastIfn: o.mcastInterface});

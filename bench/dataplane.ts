@@ -6,7 +6,8 @@
 // the data plane against a TUN loop that does the same I/O and rewrite without the engine.
 // Writes bench/dataplane-results.md (prose free of numbers, tables generated) and puts it into
 // BENCHMARKS.md; `npm run bench` keeps it when it regenerates that file.
-import {execFile, spawn, type ChildProcess} from 'node:child_process';
+//   npm run bench:dataplane [-- --seconds N]     N seconds per figure (1..60, default 5)
+import {execFile, spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {once} from 'node:events';
 import {readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
@@ -25,7 +26,22 @@ import {loadConfig} from '../src/app/config.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./dataplane-results.md', import.meta.url));
-const SECONDS = Number(process.env.DATAPLANE_BENCH_SECONDS ?? 5);
+const DEFAULT_SECONDS = 5;
+
+/** Seconds per figure: `--seconds N` (or DATAPLANE_BENCH_SECONDS), a whole number from 1 to 60. */
+function secondsOption(argv: string[], env: string | undefined): number | string {
+  let text = env ?? String(DEFAULT_SECONDS);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seconds') text = argv[++i] ?? '';
+    else if (argv[i]!.startsWith('--seconds=')) text = argv[i]!.slice('--seconds='.length);
+    else return `unknown option '${argv[i]}' (usage: npm run bench:dataplane [-- --seconds N])`;
+  }
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 1 && n <= 60 ? n : `--seconds wants a whole number from 1 to 60, not '${text}'`;
+}
+
+const SECONDS_OR_ERROR = secondsOption(process.argv.slice(2), process.env.DATAPLANE_BENCH_SECONDS);
+const SECONDS = typeof SECONDS_OR_ERROR === 'number' ? SECONDS_OR_ERROR : DEFAULT_SECONDS;
 const CONC = 16;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,7 +143,8 @@ export function spliceSection(text: string, md: string): string {
   const at = text.indexOf('## Real data plane');
   if (at < 0) return `${text.trimEnd()}\n\n${md}`;
   const next = text.indexOf('\n## ', at + 1);
-  return text.slice(0, at) + md + (next >= 0 ? text.slice(next + 1) : '');
+  // a blank line before the next section's heading, however the new section ends
+  return text.slice(0, at) + (next >= 0 ? `${md.trimEnd()}\n\n${text.slice(next + 1)}` : md);
 }
 
 /** Self time per function while `fn` runs (the inspector's sampling profiler, this process). */
@@ -158,7 +175,17 @@ function ratio(a: number, b: number): string {
 }
 
 async function main(): Promise<void> {
+  if (typeof SECONDS_OR_ERROR === 'string') {
+    log(`bench:dataplane: ${SECONDS_OR_ERROR}`);
+    process.exitCode = 2;
+    return;
+  }
   requireRoot('the data-plane benchmark');
+  if (spawnSync('haproxy', ['-v'], {stdio: 'ignore'}).status !== 0) {
+    log('bench:dataplane: the comparison needs HAProxy (Debian: apt-get install haproxy); nothing was run');
+    process.exitCode = 1;
+    return;
+  }
   const unlock = await acquireLabLock();
   if (!unlock) throw new Error('the lab is held by another run (/run/lvsdeck-lab.lock)');
   try {
@@ -200,7 +227,8 @@ async function benchInLab(): Promise<void> {
     '',
     `Produced by \`npm run bench:dataplane\` (root) on ${date}; ${machine}. One run, the lab of`,
     '`lvsdeck lab up` (3 Node real servers), the same client for every path (bench/dataplane-client.ts in the',
-    `client namespace, ${CONC} concurrent workers, ${SECONDS} s per figure; bulk: 3 workers fetching 8 MB each time).`,
+    `client namespace, ${CONC} concurrent workers, ${SECONDS} s per figure; bulk: 3 workers fetching 8 MB each time)${
+      SECONDS < DEFAULT_SECONDS ? `; a short run (\`--seconds ${SECONDS}\`): the default is ${DEFAULT_SECONDS} s per figure` : ''}.`,
     'HAProxy runs `mode tcp`, one thread, round robin, on the same VIP; "direct" spreads the same requests',
     'over the three servers from the client. Ratios divide by figures of this same run.',
     '',

@@ -6,6 +6,7 @@
 // Set NODE_ENV on the command line: changing it at run time after modules are compiled mixes
 // React's development and production builds and Ink then draws nothing.
 // The live CPU figure (the real binary in tmux) is measured by bench/ui-cpu.sh.
+import {writeFileSync} from 'node:fs';
 import {PassThrough, Writable} from 'node:stream';
 import type {BenchFigure} from './common.js';
 import {spread, spreadFigure, timeMs} from './common.js';
@@ -33,7 +34,7 @@ function fakeStdin() {
 }
 
 type Report = (s: string) => void;
-type Stages = {query: number; react: number; ink: number; write: number; total: number; cpu: number};
+type Stages = {query: number; react: number; layout: number; ink: number; write: number; total: number; cpu: number};
 
 export async function runUiBench(report: Report = log): Promise<BenchFigure[]> {
   // UIBENCH_ONLY=frames runs the frame comparison alone (profiling, quick checks)
@@ -75,24 +76,36 @@ async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashb
   report(`built ${nconn.toLocaleString('en-US')} connection entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const backend = new LocalBackend(sim, new ManualClock(sim));
   const audit = new AuditLog();
+  // Ink's layout pass (yoga) timed on its own: every Ink instance lays out through this prototype
+  const {default: Yoga} = await import('yoga-layout');
+  const yogaProto = Object.getPrototypeOf(Yoga.Node.create()) as {calculateLayout: (...a: unknown[]) => void};
+  const calculateLayout = yogaProto.calculateLayout;
+  let layoutMs = 0;
+  yogaProto.calculateLayout = function (this: unknown, ...args: unknown[]) {
+    const t = performance.now();
+    calculateLayout.apply(this, args);
+    layoutMs += performance.now() - t;
+  };
+  type Side = 'current' | 'baseline' | 'panels';
   /** One Ink instance with its own session over the shared backend, and its frame timings. */
-  const mount = (root: 'current' | 'baseline') => {
+  const mount = (root: Side) => {
     const session = new UiSession({backend, audit, size: {cols: 140, rows: 45}});
     const out = fakeStdout(140, 45);
     let rendered: {at: number; ms: number} | null = null;
     let lastFrame = '';
     out.stream.on('frame', (chunk: string) => { lastFrame = chunk; });
-    const el = root === 'current' ? <App session={session} /> : <BaselineApp session={session} />;
+    const el = root === 'current' ? <App session={session} /> : <BaselineApp session={session} panels={root === 'panels'} />;
     const inst = render(el, {
       stdout: out.stream as unknown as NodeJS.WriteStream, stdin: fakeStdin() as unknown as NodeJS.ReadStream, exitOnCtrlC: false,
       patchConsole: false, maxFps: 1000, onRender: (m) => { rendered = {at: performance.now(), ms: m.renderTime}; },
     });
     /** Publish and wait for the frame on "stdout": the cost of each stage in ms, or null if nothing was drawn. */
-    const frame = async (force: boolean) => {
+    const frame = async (force: boolean): Promise<Stages | null> => {
       rendered = null;
       let wroteAt = 0;
       const wrote = new Promise<boolean>((resolve) => out.stream.once('frame', () => { wroteAt = performance.now(); resolve(true); }));
       (session as unknown as {connsDirty: boolean}).connsDirty = true;
+      layoutMs = 0;
       const a = performance.now();
       const cpu0 = process.cpuUsage();
       session.refresh(force);
@@ -101,76 +114,105 @@ async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashb
       const r = rendered as {at: number; ms: number} | null;
       const cpu = process.cpuUsage(cpu0);
       if (!ok || !r) return null;
-      return {query, react: r.at - r.ms - a - query, ink: r.ms, write: wroteAt - r.at, total: wroteAt - a, cpu: (cpu.user + cpu.system) / 1000};
+      return {query, react: r.at - r.ms - a - query - layoutMs, layout: layoutMs, ink: r.ms, write: wroteAt - r.at, total: wroteAt - a,
+        cpu: (cpu.user + cpu.system) / 1000};
     };
     return {session, frame, inst, last: () => lastFrame};
   };
-  const cur = mount('current'), base = mount('baseline');
+  const mounts: Record<Side, ReturnType<typeof mount>> = {current: mount('current'), baseline: mount('baseline'), panels: mount('panels')};
   await new Promise((r) => setTimeout(r, 50));
   const conns = (set: (c: InstanceType<typeof UiSession>['state']['conns']) => Partial<InstanceType<typeof UiSession>['state']['conns']>) => () => {
-    for (const m of [cur, base]) m.session.store.setState({conns: {...m.session.state.conns, ...set(m.session.state.conns)}});
+    for (const m of Object.values(mounts)) m.session.store.setState({conns: {...m.session.state.conns, ...set(m.session.state.conns)}});
   };
-  const variants: {id: string; name: string; view: 'conns' | 'dashboard'; set: () => void; stepMs: number}[] = [
-    {id: 'conns-first', name: 'Connections, unfiltered, slot order, first page', view: 'conns', set: () => {}, stepMs: 100},
-    {id: 'conns-500k', name: 'Connections, unfiltered, slot order, page at 500k', view: 'conns', set: conns(() => ({sel: 500_000})), stepMs: 100},
-    {id: 'conns-sorted', name: 'Connections, sorted by expires', view: 'conns', set: conns(() => ({sort: 'expires', desc: false, sel: 0})), stepMs: 100},
-    {id: 'conns-addr', name: 'Connections, filter 10.1.0.11 (address)', view: 'conns', set: conns(() => ({sort: null, filter: '10.1.0.11', sel: 0})), stepMs: 100},
-    {id: 'conns-state', name: 'Connections, filter ESTABLISHED (state)', view: 'conns', set: conns(() => ({filter: 'established', sel: 0})), stepMs: 100},
+  // `before`: the components each frame is compared with. The Dashboard is drawn three ways: the
+  // current one, the same panels before their lines were pre-painted (same look), and the older
+  // Dashboard without the lower panels (less on screen: what the panels cost).
+  const variants: {id: string; name: string; view: 'conns' | 'dashboard'; set: () => void; stepMs: number; sides: Side[]}[] = [
+    {id: 'conns-first', name: 'Connections, unfiltered, slot order, first page', view: 'conns', set: () => {}, stepMs: 100, sides: ['current', 'baseline']},
+    {id: 'conns-500k', name: 'Connections, unfiltered, slot order, page at 500k', view: 'conns', set: conns(() => ({sel: 500_000})), stepMs: 100, sides: ['current', 'baseline']},
+    {id: 'conns-sorted', name: 'Connections, sorted by expires', view: 'conns', set: conns(() => ({sort: 'expires', desc: false, sel: 0})), stepMs: 100, sides: ['current', 'baseline']},
+    {id: 'conns-addr', name: 'Connections, filter 10.1.0.11 (address)', view: 'conns', set: conns(() => ({sort: null, filter: '10.1.0.11', sel: 0})), stepMs: 100, sides: ['current', 'baseline']},
+    {id: 'conns-state', name: 'Connections, filter ESTABLISHED (state)', view: 'conns', set: conns(() => ({filter: 'established', sel: 0})), stepMs: 100, sides: ['current', 'baseline']},
     // a new virtual second every frame (>= 10x speed): every chart and sparkline is redrawn
-    {id: 'dashboard', name: 'Dashboard, new data every frame', view: 'dashboard', set: () => {}, stepMs: 1000},
+    {id: 'dashboard', name: 'Dashboard, new data every frame', view: 'dashboard', set: () => {}, stepMs: 1000, sides: ['current', 'panels', 'baseline']},
   ];
+  // for --cpu-prof of one view and one component set: UIBENCH_VARIANTS=dashboard,conns-first draws
+  // only those, UIBENCH_SIDE=current|baseline|panels only that set (no comparison, no figures)
+  const pick = process.env.UIBENCH_VARIANTS?.split(',');
+  const only = process.env.UIBENCH_SIDE as Side | undefined;
   const repeats = Number(process.env.UIBENCH_FRAMES ?? 15);
   const figs: BenchFigure[] = [];
   let dashboardMs = 0;
+  const STAGES = ['query', 'react', 'layout', 'ink', 'write', 'total', 'cpu'] as const;
+  const STAGE_LABEL = {react: 'React render and commit', layout: 'Ink layout (yoga)', ink: 'Ink output (text to screen lines)', write: 'write'} as const;
   for (const v of variants) {
-    for (const m of [cur, base]) m.session.setView(v.view);
-    const res = {current: [] as Stages[], baseline: [] as Stages[]};
-    let same = 0, compared = 0;
+    if (pick && !pick.includes(v.id)) continue;
+    const sides = only ? [only] : v.sides;
+    for (const m of Object.values(mounts)) m.session.setView(v.view);
+    const res = Object.fromEntries(sides.map((k) => [k, [] as Stages[]])) as Record<Side, Stages[]>;
+    const same: Partial<Record<Side, number>> = {};
+    let compared = 0;
     for (let i = 0; i < repeats + 3; i++) {
       v.set();
       sim.advance(v.stepMs, 40_000);
-      // alternate which variant draws first, so neither always runs on a warmer cache
-      const order = i % 2 ? [['current', cur], ['baseline', base]] as const : [['baseline', base], ['current', cur]] as const;
-      const got: Partial<Record<'current' | 'baseline', Stages | null>> = {};
-      for (const [name, m] of order) got[name] = await m.frame(v.view === 'dashboard');
-      if (i < 3 || !got.current || !got.baseline) continue;
-      res.current.push(got.current);
-      res.baseline.push(got.baseline);
+      // rotate which set draws first, so none always runs on a warmer cache
+      const order = sides.map((_, k) => sides[(i + k) % sides.length]!);
+      const got: Partial<Record<Side, Stages | null>> = {};
+      for (const name of order) got[name] = await mounts[name].frame(v.view === 'dashboard');
+      // the sets not compared here still publish, so every session keeps the same history
+      for (const name of Object.keys(mounts) as Side[]) if (!order.includes(name)) await mounts[name].frame(v.view === 'dashboard');
+      if (only || i < 3 || sides.some((k) => !got[k])) continue;
+      for (const k of sides) res[k].push(got[k]!);
       compared++;
       // the title line shows each session's own query time: the rest must match byte for byte
       const norm = (f: string) => f.replace(/query [\d.]+ ms/, 'query - ms');
-      if (norm(cur.last()) === norm(base.last())) same++;
+      for (const k of sides) if (norm(mounts.current.last()) === norm(mounts[k].last())) same[k] = (same[k] ?? 0) + 1;
+      if (process.env.UIBENCH_DUMP) for (const k of sides) if (norm(mounts.current.last()) !== norm(mounts[k].last())) { writeFileSync(`${process.env.UIBENCH_DUMP}.${v.id}.${k}`, mounts[k].last()); writeFileSync(`${process.env.UIBENCH_DUMP}.${v.id}.current`, mounts.current.last()); }
     }
+    if (only) continue;
     const med = (xs: Stages[], k: keyof Stages) => spread(xs.map((x) => x[k]));
-    const line = (xs: Stages[]) => (['query', 'react', 'ink', 'write', 'total', 'cpu'] as const).map((k) => `${k} ${med(xs, k).median.toFixed(2)}`).join(', ');
-    report(`140x45 frame over ${nconn.toLocaleString('en-US')} entries, ${v.name}: current: ${line(res.current)} ms; ` +
-      `pre-change: ${line(res.baseline)} ms; ${compared} frames, identical output ${same}/${compared}`);
-    const tc = med(res.current, 'total'), tb = med(res.baseline, 'total');
-    if (v.view === 'dashboard') dashboardMs = tc.median;
+    const line = (xs: Stages[]) => STAGES.map((k) => `${k} ${med(xs, k).median.toFixed(2)}`).join(', ');
+    // the figures' "before": the same look drawn the old way
+    const before: Side = v.view === 'dashboard' ? 'panels' : 'baseline';
+    report(`140x45 frame over ${nconn.toLocaleString('en-US')} entries, ${v.name} (${compared} frames): ` +
+      sides.map((k) => `${k}: ${line(res[k])} ms${k === 'current' ? '' : `, identical to current ${same[k] ?? 0}/${compared}`}`).join('; '));
     const key = `frame-${v.id}`;
-    figs.push(spreadFigure(`pre-change components, whole frame (query to stdout): ${v.name}`, tb, 'ms', {id: `${key}-before`}));
+    const beforeName = v.view === 'dashboard' ? 'the same panels before pre-painting' : 'pre-change components';
+    const tc = med(res.current, 'total'), tb = med(res[before], 'total');
+    if (v.view === 'dashboard') dashboardMs = tc.median;
+    figs.push(spreadFigure(`${beforeName}, whole frame (query to stdout): ${v.name}`, tb, 'ms', {id: `${key}-before`}));
     figs.push(spreadFigure(`whole frame (query to stdout): ${v.name}`, tc, 'ms', {id: key, baseline: `${key}-before`,
       target: {of: 'value', op: '<', limit: 8, why: 'issue 15'}}));
-    const uc = spread(res.current.map((x) => x.total - x.query)), ub = spread(res.baseline.map((x) => x.total - x.query));
-    figs.push(spreadFigure(`pre-change components, UI part (React, layout, Ink output, write): ${v.name}`, ub, 'ms', {id: `${key}-ui-before`}));
+    const cc = med(res.current, 'cpu'), cb = med(res[before], 'cpu');
+    figs.push(spreadFigure(`${beforeName}, CPU time of the frame: ${v.name}`, cb, 'ms', {id: `${key}-cpu-before`}));
+    figs.push(spreadFigure(`CPU time of the frame: ${v.name}`, cc, 'ms', {baseline: `${key}-cpu-before`,
+      target: {of: 'value', op: '<', limit: 8, why: 'issue 15, without the wait for a shared CPU'}}));
+    const uc = spread(res.current.map((x) => x.total - x.query)), ub = spread(res[before].map((x) => x.total - x.query));
+    figs.push(spreadFigure(`${beforeName}, UI part (React, layout, Ink output, write): ${v.name}`, ub, 'ms', {id: `${key}-ui-before`}));
     figs.push(spreadFigure(`UI part (React, layout, Ink output, write): ${v.name}`, uc, 'ms', {baseline: `${key}-ui-before`,
-      target: v.view === 'conns' ? {of: 'value', op: '<', limit: 8, why: 'the frame less the engine query'} : undefined}));
-    if (v.view === 'conns') {
-      // same look: every frame byte for byte what the pre-change components drew
-      figs.push({figure: `frames identical to the pre-change drawing (of ${compared}): ${v.name}`, value: same, unit: 'frames',
-        target: {of: 'value', op: '>=', limit: compared}});
+      target: {of: 'value', op: '<', limit: 8, why: 'the frame less the engine query'}}));
+    for (const k of ['react', 'layout', 'ink', 'write'] as const) {
+      figs.push(spreadFigure(`${beforeName}, stage ${STAGE_LABEL[k]}: ${v.name}`, med(res[before], k), 'ms', {id: `${key}-${k}-before`}));
+      figs.push(spreadFigure(`stage ${STAGE_LABEL[k]}: ${v.name}`, med(res.current, k), 'ms', {baseline: `${key}-${k}-before`,
+        target: k === 'write' ? {of: 'value', op: '<', limit: 1, why: 'a write to a memory stream'} : {of: 'ratio', op: '<=', limit: 1, why: 'no stage slower than before'}}));
     }
-    if (v.id === 'conns-first') {
-      for (const k of ['react', 'ink', 'write'] as const) {
-        const label = k === 'react' ? 'React + layout' : k === 'ink' ? 'Ink output' : 'write';
-        figs.push(spreadFigure(`pre-change components, stage ${label}: ${v.name}`, med(res.baseline, k), 'ms', {id: `${key}-${k}-before`}));
-        figs.push(spreadFigure(`stage ${label}: ${v.name}`, med(res.current, k), 'ms', {baseline: `${key}-${k}-before`}));
-      }
+    // same look: every frame byte for byte what the old components drew
+    figs.push({figure: `frames identical to the ${beforeName} (of ${compared}): ${v.name}`, value: same[before] ?? 0, unit: 'frames',
+      target: {of: 'value', op: '>=', limit: compared}});
+    if ((same[before] ?? 0) !== compared) report(`WARNING: ${compared - (same[before] ?? 0)} frames differ between the current components and ${beforeName}`);
+    if (v.view === 'dashboard') {
+      // the lower panels' cost: the current Dashboard against the older one that drew less
+      const to = med(res.baseline, 'total'), co = med(res.baseline, 'cpu');
+      figs.push(spreadFigure(`the Dashboard before the lower panels (less on screen), whole frame: ${v.name}`, to, 'ms', {id: `${key}-old-before`}));
+      figs.push(spreadFigure(`whole frame against the Dashboard before the lower panels: ${v.name}`, tc, 'ms', {baseline: `${key}-old-before`,
+        target: {of: 'ratio', op: '<=', limit: 1, why: 'the added panels cost no more than they did'}}));
+      figs.push(spreadFigure(`the Dashboard before the lower panels (less on screen), CPU time of the frame: ${v.name}`, co, 'ms', {id: `${key}-old-cpu-before`}));
+      figs.push(spreadFigure(`CPU time of the frame against the Dashboard before the lower panels: ${v.name}`, cc, 'ms', {baseline: `${key}-old-cpu-before`,
+        target: {of: 'ratio', op: '<=', limit: 1, why: 'the added panels cost no more than they did'}}));
     }
-    if (v.view === 'conns' && same !== compared) report(`WARNING: ${compared - same} frames differ between the current and the pre-change components`);
   }
-  cur.inst.unmount();
-  base.inst.unmount();
+  for (const m of Object.values(mounts)) m.inst.unmount();
+  yogaProto.calculateLayout = calculateLayout;
 
   return {figs, dashboardMs};
 }

@@ -9,16 +9,18 @@ import {Footer} from '../../components/Footer.js';
 import {Header} from '../../components/Header.js';
 import {Connections} from './Connections.js';
 import {Dashboard} from './Dashboard.js';
+import {DashboardPanels} from './DashboardPanels.js';
 
-export function BaselineApp({session}: {session: UiSession}) {
+/** `panels`: the Dashboard with its lower panels as drawn before its lines were pre-painted (DashboardPanels.tsx). */
+export function BaselineApp({session, panels = false}: {session: UiSession; panels?: boolean}) {
   return (
     <SessionContext.Provider value={session}>
-      <Root />
+      <Root panels={panels} />
     </SessionContext.Provider>
   );
 }
 
-function Root() {
+function Root({panels}: {panels: boolean}) {
   const v = useUi((s) => ({view: s.view, size: s.size}));
   const l = layout(v.size);
   const props = {width: l.cols, height: l.body};
@@ -26,7 +28,7 @@ function Root() {
     <Box flexDirection="column" width={l.cols} height={l.height}>
       <Header width={l.cols} />
       <Box flexDirection="column" width={l.cols} height={l.body}>
-        {v.view === 'dashboard' ? <Dashboard {...props} /> : <Connections {...props} />}
+        {v.view !== 'dashboard' ? <Connections {...props} /> : panels ? <DashboardPanels {...props} /> : <Dashboard {...props} />}
       </Box>
       <Footer width={l.cols} />
     </Box>

@@ -25,10 +25,10 @@ export function StackGauge({segments, width, mono}: {
   return <Text wrap="truncate-end">{text}</Text>;
 }
 
-export function Spark({data, width, color, label, value}: {
-  data: number[]; width: number; color?: string; label: string; value: string;
+export function Spark({data, width, color, label, value, labelWidth}: {
+  data: number[]; width: number; color?: string; label: string; value: string; labelWidth?: number;
 }) {
-  const lw = Math.min(16, Math.max(10, Math.floor(width / 4)));
+  const lw = labelWidth ?? Math.min(16, Math.max(10, Math.floor(width / 4)));
   const vw = 9;
   const sw = Math.max(4, width - lw - vw - 2);
   return (

@@ -8,11 +8,11 @@ import {useMemo} from 'react';
 import {KERNEL_CONN_ENTRY_BYTES, PAGE_SIZE} from '../../src/engine/constants.js';
 import type {EngineSnapshot} from '../../src/store/backend.js';
 import type {History} from '../../src/store/session.js';
-import {bytes, cell, num} from '../../src/ui/format.js';
+import {bytes, cell, num, paint} from '../../src/ui/format.js';
 import {renderSparkline} from '../../src/ui/charts.js';
 import {defenseBadge, type Theme} from '../../src/ui/theme.js';
 import {useTheme, useUi} from '../context.js';
-import {LineChart, Spark, StackGauge} from '../widgets.js';
+import {LineChart, PaintedLines, sparkLine, StackGauge} from '../widgets.js';
 
 const CAUSE_COLORS = ['magenta', 'cyan', 'green', 'blue', 'white'];
 /** Rows a chart may take: braille cells are the costliest text for Ink to lay out per frame. */
@@ -149,16 +149,18 @@ export function Dashboard({width, height}: {width: number; height: number}) {
         <Box width={1} />
         <Box flexDirection="column" width={rightW} height={colH}>
           <Text bold wrap="truncate-end">Rates (per virtual second)</Text>
-          <Spark label="conns/s" data={d.hist.cps} width={rightW} color={t.c('cyan')} value={num(d.rates.cps, true)} labelWidth={sparkLabelW} />
-          <Spark label="pkt in/s" data={d.hist.inpps} width={rightW} color={t.c('green')} value={num(d.rates.inpps, true)} labelWidth={sparkLabelW} />
-          <Spark label="pkt out/s" data={d.hist.outpps} width={rightW} color={t.c('blue')} value={num(d.rates.outpps, true)} labelWidth={sparkLabelW} />
+          <PaintedLines width={rightW} lines={[
+            sparkLine({label: 'conns/s', data: d.hist.cps, width: rightW, color: t.c('cyan'), value: num(d.rates.cps, true), labelWidth: sparkLabelW}),
+            sparkLine({label: 'pkt in/s', data: d.hist.inpps, width: rightW, color: t.c('green'), value: num(d.rates.inpps, true), labelWidth: sparkLabelW}),
+            sparkLine({label: 'pkt out/s', data: d.hist.outpps, width: rightW, color: t.c('blue'), value: num(d.rates.outpps, true), labelWidth: sparkLabelW}),
+          ]} />
           {plan.services ? (
             <>
               <Text bold wrap="truncate-end">New connections/s per virtual service</Text>
-              {services.slice(0, plan.services - 1).map((s) => {
+              <PaintedLines width={rightW} lines={services.slice(0, plan.services - 1).map((s) => {
                 const h = d.hist.svc[s.id] ?? [];
-                return <Spark key={s.id} label={s.label} data={h} width={rightW} color={t.c('cyan')} value={num(h[h.length - 1] ?? 0, true)} labelWidth={sparkLabelW} />;
-              })}
+                return sparkLine({label: s.label, data: h, width: rightW, color: t.c('cyan'), value: num(h[h.length - 1] ?? 0, true), labelWidth: sparkLabelW});
+              })} />
             </>
           ) : null}
           <Text bold wrap="truncate-end">Defenses</Text>
@@ -179,15 +181,12 @@ export function Dashboard({width, height}: {width: number; height: number}) {
             </>
           ) : null}
           <Text wrap="truncate-end"><Text bold>Connection states</Text>{`  ${Math.round(d.synRecv * 100)}% SYN_RECV`}</Text>
-          {states.slice(0, plan.states - 1).map(([name, n]) => {
+          <PaintedLines width={rightW} lines={states.slice(0, plan.states - 1).map(([name, n]) => {
             const barW = Math.max(0, rightW - 30);
             const w = Math.round((n / stTotal) * barW);
-            return (
-              <Text key={name} wrap="truncate-end">
-                {cell(name, 17)} {cell(num(n, true), 7, 'right')} <Text color={t.c(name === 'SYN_RECV' ? 'red' : name === 'ESTABLISHED' ? 'green' : 'cyan')}>{'▇'.repeat(w)}</Text>
-              </Text>
-            );
-          })}
+            const color = t.c(name === 'SYN_RECV' ? 'red' : name === 'ESTABLISHED' ? 'green' : 'cyan');
+            return `${cell(name, 17)} ${cell(num(n, true), 7, 'right')} ${paint('▇'.repeat(w), {color})}`;
+          })} />
           {states.length === 0 ? <Text dimColor>no entries</Text> : null}
           {plan.servers ? <TopServers servers={servers.slice(0, plan.servers - 2)} hist={d.hist} failed={d.failed} width={rightW} t={t} /> : null}
         </Box>
@@ -197,7 +196,7 @@ export function Dashboard({width, height}: {width: number; height: number}) {
 }
 
 type ServiceSnap = EngineSnapshot['services'][number];
-type ServerRow = ServiceSnap['dests'][number] & {service: string};
+export type ServerRow = ServiceSnap['dests'][number] & {service: string};
 
 /** Real servers by connections held (active + inactive), most first. */
 export function topServers(services: readonly ServiceSnap[]): ServerRow[] {
@@ -214,17 +213,14 @@ function TopServers({servers, hist, failed, width, t}: {
     <>
       <Text wrap="truncate-end"><Text bold>Top real servers</Text>{'  by connections held'}</Text>
       <Text wrap="truncate-end" bold dimColor>{cell('Real server', labelW) + cell('Active', 7, 'right') + cell('InAct', 7, 'right') + cell('conn/s', 8, 'right')}</Text>
-      {servers.map((d) => {
+      <PaintedLines width={width} lines={servers.map((d) => {
         const h = hist.dest[d.id] ?? [];
         const down = failed.includes(d.label);
-        return (
-          <Text key={d.id} wrap="truncate-end" color={t.c(down ? 'red' : d.weight === 0 ? 'yellow' : undefined)}>
-            {cell(d.label + (down ? ' DOWN' : ''), labelW) + cell(num(d.activeConns, true), 7, 'right') + cell(num(d.inactConns, true), 7, 'right') +
-              cell(num(h[h.length - 1] ?? 0, true), 8, 'right')}
-            {sparkW >= 4 ? <Text color={t.c('magenta')}>{' ' + renderSparkline(h, sparkW)}</Text> : null}
-          </Text>
-        );
-      })}
+        const text = cell(d.label + (down ? ' DOWN' : ''), labelW) + cell(num(d.activeConns, true), 7, 'right') + cell(num(d.inactConns, true), 7, 'right') +
+          cell(num(h[h.length - 1] ?? 0, true), 8, 'right');
+        return paint(text, {color: t.c(down ? 'red' : d.weight === 0 ? 'yellow' : undefined)}) +
+          (sparkW >= 4 ? paint(' ' + renderSparkline(h, sparkW), {color: t.c('magenta')}) : '');
+      })} />
     </>
   );
 }

@@ -102,6 +102,35 @@ describe('director: NAT both ways on real bytes', () => {
     expect(director.counters.passed).toBe(1);
   });
 
+  it.each(['route', 'tunnel'] as const)('a SYN scheduled to a %s real server is counted once by IPVS and dropped: a TUN device can neither rewrite a MAC nor (here) encapsulate, and written back it would loop into the device', (fwd) => {
+    const engine = new Engine({seed: 1});
+    const key = svcKey('tcp', '198.18.0.10:80');
+    engine.addService(key, {scheduler: 'rr'});
+    engine.addDest(key, 4, a('198.18.2.13'), 80, {fwd});
+    const port = new FakePort();
+    const director = new Director(engine, port);
+    port.queue.push(v4Syn().slice());
+    director.drain();
+    expect(port.written).toEqual([]);
+    expect(director.counters.unsupportedForwarding).toBe(1);
+    expect(engine.conns.count).toBe(1);
+    expect(engine.listServices()[0]!.stats.inpkts).toBe(1);
+  });
+
+  it('a SYN scheduled to a real server on the director itself (ip_vs_null_xmit) meets the local stack: a reset', () => {
+    const engine = new Engine({seed: 1});
+    const key = svcKey('tcp', '198.18.0.10:80');
+    engine.addService(key, {scheduler: 'rr'});
+    engine.addDest(key, 4, a('198.18.0.10'), 80, {fwd: 'local'});
+    const port = new FakePort();
+    const director = new Director(engine, port);
+    port.queue.push(v4Syn().slice());
+    director.drain();
+    const [rst] = port.written.map(parse);
+    expect([rst!.pkt.tcpFlags, formatAddr(rst!.pkt.src)]).toEqual([0x14, '198.18.0.10']);
+    expect(director.counters.resets).toBe(1);
+  });
+
   it('the VIP\'s own stack listens on nothing else: TCP gets a reset, UDP port unreachable', () => {
     const {send} = setup();
     const [rst] = send(withDport(v4Syn(), 22));

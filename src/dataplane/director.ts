@@ -50,13 +50,19 @@ export interface DirectorCounters {
   linkScoped: number;
   /** Reads the device refused (an error other than "nothing waiting"). */
   readErrors: number;
+  /**
+   * Packets IPVS scheduled to a direct-routing or tunnelling real server: a TUN device can rewrite
+   * no MAC address and this director encapsulates nothing, so they are dropped (written back
+   * unchanged they would be routed into the device again, once per hop of their TTL).
+   */
+  unsupportedForwarding: number;
   malformed: Record<MalformedReason, number>;
 }
 
 function zeroCounters(): DirectorCounters {
   return {
     read: 0, written: 0, writeFailed: 0, passed: 0, forwardedIn: 0, forwardedOut: 0, dropped: 0, icmpSent: 0,
-    icmpRateLimited: 0, resets: 0, linkScoped: 0, readErrors: 0,
+    icmpRateLimited: 0, resets: 0, linkScoped: 0, readErrors: 0, unsupportedForwarding: 0,
     malformed: {
       'truncated': 0, 'bad-version': 0, 'bad-header-length': 0, 'bad-ip-checksum': 0, 'bad-total-length': 0,
       'fragment': 0, 'bad-extension-header': 0, 'bad-l4-header': 0,
@@ -189,10 +195,11 @@ export class Director {
     switch (v.action) {
       case 'forward': {
         const fwd = this.engine.conns.view(v.conn)?.fwd ?? v.dest?.fwd ?? 'masq';
+        // a real server on the director itself (ip_vs_null_xmit): the local stack, which listens on nothing here
+        if (fwd === 'local') { this.localStack(); return; }
         if (fwd !== 'masq') {
-          // direct routing / tunnelling need a TAP device or encapsulation: handed on unchanged
-          this.counters.passed++;
-          this.emit(off, f.len);
+          // direct routing / tunnelling would need a TAP device or encapsulation (docs/dataplane.md)
+          this.counters.unsupportedForwarding++;
           return;
         }
         const target = this.inboundTarget(v);

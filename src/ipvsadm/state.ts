@@ -3,7 +3,6 @@
 // --set timeouts and the sync daemons) as versioned JSON, so a sequence of invocations behaves like
 // one box. Written atomically (temporary file + rename) by the callers, only after success, under
 // the lock of state-lock.ts.
-import {randomBytes} from 'node:crypto';
 import {closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {dirname, join} from 'node:path';
@@ -345,6 +344,8 @@ export function saveStateFile(path: string, e: Engine): void {
   } catch {
     // a new file
   }
+  // node:crypto is loaded here, on a write, not at start-up: listing (ipvsadm -Ln) never needs it
+  const {randomBytes} = process.getBuiltinModule('node:crypto');
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fd = openSync(tmp, 'wx', mode);
   try {

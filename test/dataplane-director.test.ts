@@ -6,7 +6,7 @@ import {formatAddr, parseAddr} from '../src/engine/addr.js';
 import {IPPROTO_TCP, IPPROTO_UDP} from '../src/engine/constants.js';
 import {Engine} from '../src/engine/engine.js';
 import {finish, sum16, write16} from '../src/dataplane/checksum.js';
-import {ipChecksumOk, l4ChecksumOk, newFrame, parsePacket, type Frame} from '../src/dataplane/codec.js';
+import {ipChecksumOk, l4ChecksumOk, newFrame, parsePacket, rewriteDestination, type Frame} from '../src/dataplane/codec.js';
 import {Director} from '../src/dataplane/director.js';
 import {FakePort, LAB_PACKETS as all, v4Syn} from './helpers/packet-port.js';
 import {svcKey} from './helpers/engine-fixture.js';
@@ -129,6 +129,26 @@ describe('director: NAT both ways on real bytes', () => {
     const [rst] = port.written.map(parse);
     expect([rst!.pkt.tcpFlags, formatAddr(rst!.pkt.src)]).toEqual([0x14, '198.18.0.10']);
     expect(director.counters.resets).toBe(1);
+  });
+
+  it('a datagram to an unused address of a network routed into the device gets host unreachable (it would otherwise come back until its TTL ran out); outside such networks it is passed on', () => {
+    const engine = new Engine({seed: 1});
+    const port = new FakePort();
+    const director = new Director(engine, port, {routerAddr4: a('198.18.2.1') as number, routedIntoDevice: ['198.18.0.0/24', 'fd00:18::/64']});
+    const toUnused = (dst: string) => {
+      const f = parse(v4Udp().slice());
+      rewriteDestination(f, a(dst), 7);
+      return f.buf.slice(0, f.len);
+    };
+    port.queue.push(toUnused('198.18.0.50'), toUnused('198.18.5.50'));
+    director.drain();
+    const [unreach, passed] = port.written.map(parse);
+    expect([unreach!.pkt.icmp!.type, unreach!.pkt.icmp!.code, formatAddr(unreach!.pkt.src), formatAddr(unreach!.pkt.dst)])
+      .toEqual([3, 1, '198.18.2.1', '198.18.1.2']);
+    expect(formatAddr(unreach!.pkt.icmp!.inner.dst)).toBe('198.18.0.50');
+    expect(formatAddr(passed!.pkt.dst)).toBe('198.18.5.50');
+    expect([director.counters.unroutable, director.counters.passed]).toEqual([1, 1]);
+    expect(() => new Director(engine, port, {routedIntoDevice: ['198.18.0.0/33']})).toThrow('routedIntoDevice: not a network: 198.18.0.0/33');
   });
 
   it('the VIP\'s own stack listens on nothing else: TCP gets a reset, UDP port unreachable', () => {

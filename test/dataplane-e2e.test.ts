@@ -129,6 +129,11 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect((await echo('fd00:18::10')).trim()).toMatch(/^rs[1-3] ping-e2e$/);
     expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+198\.18\.1\.2:\d+\s+198\.18\.0\.10:7\s/m);
     expect(lnc(lab)).toMatch(/^UDP\s+\S+\s+UDP\s+\[fd00:18:0:1::2\]:\d+\s+\[fd00:18::10\]:7\s+\[fd00:18:0:2::1[1-3]\]:7/m);
+    // an address of the routed VIP network with no service: host unreachable, read once (not once per hop of its TTL)
+    const c = lab.dp.director.counters, read = c.read, unroutable = c.unroutable;
+    await inNs('lvs-client', ['bash', '-c', 'echo x > /dev/udp/198.18.0.50/7; sleep 0.5']);
+    expect(c.unroutable - unroutable).toBe(1);
+    expect(c.read - read).toBeLessThan(5);
   }, 20_000);
 
   it('path MTU discovery through the director, both families: the kernel\'s fragmentation needed / packet too big (quoting a TCP segment from the VIP) reaches the real server NATed (ip_vs_in_icmp), which lowers its path MTU, and the transfer completes', async () => {

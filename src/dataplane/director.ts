@@ -1,7 +1,7 @@
 // The NAT director loop: packets read from the TUN device are parsed, handed to the engine
 // (ip_vs_in for packets to a virtual address, ip_vs_out for packets forwarded from real servers),
 // and the verdict applied to the bytes before they are written back for the kernel to route on.
-import type {Addr} from '../engine/addr.js';
+import {type Addr, maskAddr, parseCidr, prefixToIPv4Mask} from '../engine/addr.js';
 import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP} from '../engine/constants.js';
 import type {Engine} from '../engine/engine.js';
 import type {Verdict} from '../engine/types.js';
@@ -32,6 +32,11 @@ export interface DirectorOptions {
   icmpBurst?: number;
   /** Wall clock in ms (tests pass a fake). */
   now?: () => number;
+  /**
+   * Networks the kernel routes into the device (CIDR), beyond the virtual addresses themselves: a
+   * packet to one of them that IPVS does not take would come straight back if written out.
+   */
+  routedIntoDevice?: string[];
 }
 
 export interface DirectorCounters {
@@ -56,13 +61,18 @@ export interface DirectorCounters {
    * unchanged they would be routed into the device again, once per hop of their TTL).
    */
   unsupportedForwarding: number;
+  /**
+   * Packets to an address routed into the device that no service uses (the lab routes whole
+   * networks there): answered with host unreachable instead of being written back to loop.
+   */
+  unroutable: number;
   malformed: Record<MalformedReason, number>;
 }
 
 function zeroCounters(): DirectorCounters {
   return {
     read: 0, written: 0, writeFailed: 0, passed: 0, forwardedIn: 0, forwardedOut: 0, dropped: 0, icmpSent: 0,
-    icmpRateLimited: 0, resets: 0, linkScoped: 0, readErrors: 0, unsupportedForwarding: 0,
+    icmpRateLimited: 0, resets: 0, linkScoped: 0, readErrors: 0, unsupportedForwarding: 0, unroutable: 0,
     malformed: {
       'truncated': 0, 'bad-version': 0, 'bad-header-length': 0, 'bad-ip-checksum': 0, 'bad-total-length': 0,
       'fragment': 0, 'bad-extension-header': 0, 'bad-l4-header': 0,
@@ -95,6 +105,7 @@ export class Director {
   private readonly icmpBurst: number;
   private readonly routerAddr4: number;
   private readonly routerAddr6: string;
+  private readonly loopNets: {af: 4 | 6; base: Addr; prefix: number}[];
 
   constructor(readonly engine: Engine, private readonly port: PacketPort, o: DirectorOptions = {}) {
     this.batch = o.batch ?? 64;
@@ -113,6 +124,21 @@ export class Director {
     this.icmpLast = this.start;
     this.routerAddr4 = o.routerAddr4 ?? 0;
     this.routerAddr6 = o.routerAddr6 ?? '::';
+    this.loopNets = (o.routedIntoDevice ?? []).map((c) => {
+      const n = parseCidr(c);
+      if (!n) throw new Error(`routedIntoDevice: not a network: ${c}`);
+      return n;
+    });
+  }
+
+  /** Whether the kernel would route a packet to `dst` into the device again. */
+  private loopsBack(dst: Addr): boolean {
+    for (const n of this.loopNets) {
+      if ((typeof dst === 'number') !== (n.af === 4)) continue;
+      const masked = typeof dst === 'number' ? (dst & prefixToIPv4Mask(n.prefix)) >>> 0 : maskAddr(dst, 0, n.prefix);
+      if (masked === n.base) return true;
+    }
+    return false;
   }
 
   /** The engine time that corresponds to the wall clock now. */
@@ -241,6 +267,12 @@ export class Director {
         if (v.icmpSent) this.sendIcmp(v.icmpSent.type, v.icmpSent.code, p.af === 4 ? this.routerAddr4 : this.routerAddr6);
         return;
       default:
+        if (this.loopsBack(p.dst)) {
+          // nobody owns this address: what a router says when no host answers for it
+          this.counters.unroutable++;
+          this.sendIcmp(p.af === 4 ? 3 : 1, p.af === 4 ? 1 : 3, p.af === 4 ? this.routerAddr4 : this.routerAddr6);
+          return;
+        }
         // Not IPVS's business: the kernel forwards it as it would without IPVS.
         this.counters.passed++;
         this.emit(off, f.len);

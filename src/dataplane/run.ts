@@ -6,7 +6,7 @@ import {readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {parseIPv4} from '../engine/addr.js';
 import type {Simulation} from '../sim/simulation.js';
 import type {ClockControl, ClockInfo} from '../store/backend.js';
-import {DIRECTOR_NS, DIRECTOR_SERVER4, DIRECTOR_SERVER6, TUN_DEV, tunRoutes} from '../lab/topology.js';
+import {DIRECTOR_NS, DIRECTOR_SERVER4, DIRECTOR_SERVER6, TUN_DEV, tunRoutes, VIP_NET4, VIP_NET6} from '../lab/topology.js';
 import {labDirectorPresent} from '../lab/lab.js';
 import {NO_TIME_CONTROLS} from './backend.js';
 import {CONTROL_SOCKET, serveControl} from './control.js';
@@ -129,6 +129,7 @@ export function startDataplane(sim: Simulation, o: DataplaneOptions = {}): Runni
   }
   const director = new Director(sim.engine, device, {
     slot: SLOT, routerAddr4: parseIPv4(DIRECTOR_SERVER4)!, routerAddr6: DIRECTOR_SERVER6,
+    routedIntoDevice: netns === DIRECTOR_NS ? [VIP_NET4, VIP_NET6] : [],
   });
   const clock = new WallClock(sim, director, o.hostMemory ?? false);
   let scheduled = false;

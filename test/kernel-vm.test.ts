@@ -17,9 +17,10 @@ describe('the real kernel\'s IPVS (tools/kernel-vm)', () => {
     // The spec report goes beside vitest's; on a clean checkout that directory does not exist yet.
     mkdirSync('.test-results', {recursive: true});
     const files = readdirSync('test/kernel').filter((f) => /\.kernel\.tsx?$/.test(f)).sort().map((f) => `test/kernel/${f}`);
-    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '840', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
+    // serve.kernel.ts alone starts lvsdeck serve three times (about 4 minutes under TCG on a loaded host)
+    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '1440', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
       '--test-reporter=dot', '--test-reporter-destination=stdout', '--test-reporter=spec', '--test-reporter-destination=.test-results/kernel-vm.txt',
       ...files], {encoding: 'utf8'});
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  }, 900_000);
+  }, 1_500_000);
 });

@@ -291,6 +291,7 @@ export async function run(args: string[]): Promise<number> {
   event({event: 'server-start', listen: `${addr.host}:${addr.port}`, hostKey: hostKey.fingerprint, pid: process.pid,
     backend: host.backend.kind, ...(host.o.readOnly ? {readOnly: true} : {})});
   log(`listening on ${addr.host}:${addr.port} (host key ${hostKey.fingerprint}${hostKey.created ? ', new' : ''}); audit ${auditPath}`);
+  if (served.host.notice) log(`serving ${served.host.notice}`);
   if (!a.console) process.stdout.write(`lvsdeck serve: listening on ${addr.host}:${addr.port}\n`);
 
   let stopping = false;

@@ -205,6 +205,33 @@ describe.skipIf(skip !== null)(`real data plane in the lab${skip ? ` (skipped: $
     expect(await curl('http://[fd00:18::10]/')).toMatch(/^rs[1-3] /);
   }, 70_000);
 
+  it('connflood and udpflood over IPv6: real sockets from the client make ESTABLISHED and UDP entries on the IPv6 services', async () => {
+    const ran = async (kind: 'connflood' | 'udpflood', to: string, count: number) => {
+      const child = startAttack({kind, to, rate: 200, count, seconds: 2}, ROOT);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      const [code] = await once(child, 'exit') as [number];
+      expect(code).toBe(0);
+      return out.trim();
+    };
+    let done = false;
+    const conns = ran('connflood', '[fd00:18::10]:80', 30).finally(() => { done = true; });
+    // while the flood holds its connections idle (2 s after the last one opened)
+    const established = () => lnc(lab).split('\n')
+      .filter((l) => /^TCP\s+\S+\s+ESTABLISHED\s+\[fd00:18:0:1::2\]:\d+\s+\[fd00:18::10\]:80\s/.test(l)).length;
+    let most = 0;
+    while (!done && most < 30) {
+      most = Math.max(most, established());
+      await sleep(100);
+    }
+    expect(most).toBe(30);
+    expect(await conns).toBe('connflood: 30 sent');
+    expect(await ran('udpflood', '[fd00:18::10]:7', 256)).toBe('udpflood: 256 sent');
+    // a new source port every 64 datagrams: four UDP entries at least
+    const udp = lnc(lab).split('\n').filter((l) => /^UDP\s+\S+\s+UDP\s+\[fd00:18:0:1::2\]:\d+\s+\[fd00:18::10\]:7\s/.test(l));
+    expect(udp.length).toBeGreaterThanOrEqual(4);
+  }, 40_000);
+
   it('a real server whose process dies: IPVS keeps scheduling it, its kernel resets, the entry closes', async () => {
     const victim = labStatus().servers[2]!;
     process.kill(victim.pid!, 'SIGKILL');

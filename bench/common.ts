@@ -88,9 +88,21 @@ export function gc(): void {
   if (g) { g(); g(); }
 }
 
-/** JS heap plus memory outside it (typed arrays live there); `external` already includes arrayBuffers. */
-export function memoryInUse(): number {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
+/**
+ * JS heap plus memory outside it (typed arrays live there); `external` already includes arrayBuffers.
+ * After a collection V8 releases dead ArrayBuffers' memory on a background sweep, so `external`
+ * drops a little later: read again, a macrotask apart, until two readings agree. Read at once, a
+ * figure taken after other engines were dropped counted their buffers as still in use.
+ */
+export async function memoryInUse(): Promise<number> {
+  let last = -1;
+  for (let k = 0; k < 20; k++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+    const m = process.memoryUsage();
+    const now = m.heapUsed + m.external;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }

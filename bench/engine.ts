@@ -67,7 +67,16 @@ function newEngine(extra: (e: Engine) => void = () => {}): Engine {
   return e;
 }
 
-export async function runEngineBench(log: (s: string) => void = () => {}): Promise<BenchFigure[]> {
+/**
+ * The engine cases, each selectable alone (`npm run bench -- --only engine --engine-cases syn,established`):
+ * the baselines always run, since every ratio needs its own from the same run.
+ */
+export const ENGINE_CASES = ['syn', 'established', 'mixed', 'defense', 'memory', 'query', 'expiry', 'memory10m'] as const;
+export type EngineCase = typeof ENGINE_CASES[number];
+
+export async function runEngineBench(log: (s: string) => void = () => {},
+  cases: readonly EngineCase[] = ENGINE_CASES): Promise<BenchFigure[]> {
+  const want = (c: EngineCase) => cases.includes(c);
   const {addrs, ports} = keyStream(N, 11);
   const out: BenchFigure[] = [];
 
@@ -108,42 +117,49 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
     }
     return N;
   };
-  const syn = opsPerSecond(REPEATS, () => newEngine(), synPath);
-  out.push(spreadFigure('engine: new connection (SYN, schedule, create)', syn, 'pkts/s',
-    {id: 'engine-syn', baseline: 'bare-insert', target: {of: 'ratio', op: '>=', limit: 0.25}}));
+  // the defense rows are ratios to the plain SYN row: they bring it along
+  if (want('syn') || want('defense')) {
+    const syn = opsPerSecond(REPEATS, () => newEngine(), synPath);
+    out.push(spreadFigure('engine: new connection (SYN, schedule, create)', syn, 'pkts/s',
+      {id: 'engine-syn', baseline: 'bare-insert', target: {of: 'ratio', op: '>=', limit: 0.25}}));
+  }
 
-  const established = opsPerSecond(REPEATS, () => {
-    const e = newEngine();
-    for (let i = 0; i < N; i++) {
-      e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
-      e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK, 40));
-    }
-    return e;
-  }, (e) => {
-    for (let i = 0; i < N; i++) e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK | TCP_FLAG.PSH, 1000));
-    return N;
-  });
-  out.push(spreadFigure('engine: established-connection packet', established, 'pkts/s',
-    {baseline: 'bare-lookup', target: {of: 'ratio', op: '>=', limit: 0.5}}));
+  if (want('established')) {
+    const established = opsPerSecond(REPEATS, () => {
+      const e = newEngine();
+      for (let i = 0; i < N; i++) {
+        e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
+        e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK, 40));
+      }
+      return e;
+    }, (e) => {
+      for (let i = 0; i < N; i++) e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK | TCP_FLAG.PSH, 1000));
+      return N;
+    });
+    out.push(spreadFigure('engine: established-connection packet', established, 'pkts/s',
+      {baseline: 'bare-lookup', target: {of: 'ratio', op: '>=', limit: 0.5}}));
+  }
 
-  const mixed = opsPerSecond(REPEATS, () => {
-    const e = newEngine();
-    for (let i = 0; i < half; i++) {
-      e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
-      e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK, 40));
-    }
-    return e;
-  }, (e) => {
-    for (let i = 0; i < half; i++) {
-      e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK | TCP_FLAG.PSH, 600));
-      e.inbound(setTcp(pkt, 4, addrs[half + i]!, ports[half + i]!, VIP, 80, TCP_FLAG.SYN, 40));
-    }
-    return N;
-  });
-  out.push(spreadFigure('engine: mixed flood (50% new SYN, 50% established)', mixed, 'pkts/s',
-    {baseline: 'bare-mixed', target: {of: 'ratio', op: '>=', limit: 0.3}}));
+  if (want('mixed')) {
+    const mixed = opsPerSecond(REPEATS, () => {
+      const e = newEngine();
+      for (let i = 0; i < half; i++) {
+        e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
+        e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK, 40));
+      }
+      return e;
+    }, (e) => {
+      for (let i = 0; i < half; i++) {
+        e.inbound(setTcp(pkt, 4, addrs[i]!, ports[i]!, VIP, 80, TCP_FLAG.ACK | TCP_FLAG.PSH, 600));
+        e.inbound(setTcp(pkt, 4, addrs[half + i]!, ports[half + i]!, VIP, 80, TCP_FLAG.SYN, 40));
+      }
+      return N;
+    });
+    out.push(spreadFigure('engine: mixed flood (50% new SYN, 50% established)', mixed, 'pkts/s',
+      {baseline: 'bare-mixed', target: {of: 'ratio', op: '>=', limit: 0.3}}));
+  }
 
-  for (const [name, setup] of [
+  if (want('defense')) for (const [name, setup] of [
     ['drop_packet=3 am_droprate=2', (e: Engine) => { e.setTunable('am_droprate', '2'); e.setTunable('drop_packet', '3'); }],
     ['secure_tcp=3', (e: Engine) => e.setTunable('secure_tcp', '3')],
     ['drop_entry=3', (e: Engine) => e.setTunable('drop_entry', '3')],
@@ -159,71 +175,77 @@ export async function runEngineBench(log: (s: string) => void = () => {}): Promi
   }
   log('packet paths done');
 
-  // --- scale: a million connections, against the bare table holding the same million keys ---
-  const M = 1_000_000;
-  const big = keyStream(M, 12);
-  let bare: BareTable | null = new BareTable(M);
-  for (let i = 0; i < M; i++) bare.upsert(big.addrs[i]!, big.ports[i]!, i);
-  // the bare table is nothing but its three typed arrays: their byte lengths are its exact size
-  const barePerEntry = (bare.keysA.byteLength + bare.keysP.byteLength + bare.vals.byteLength) / M;
-  bare = null;
-  out.push({id: 'bare-bytes', figure: 'bytes per entry of the bare hash table at 1M (baseline)', value: barePerEntry, unit: 'B'});
-  const before = memoryInUse();
-  let e: Engine | null = newEngine();
-  for (let i = 0; i < M; i++) {
-    if ((i & 4095) === 0) e.tick(Math.floor(i / 1000));
-    e.inbound(setTcp(pkt, 4, big.addrs[i]!, big.ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
+  if (want('memory') || want('query') || want('expiry')) {
+    // --- scale: a million connections, against the bare table holding the same million keys ---
+    const M = 1_000_000;
+    const big = keyStream(M, 12);
+    let bare: BareTable | null = new BareTable(M);
+    for (let i = 0; i < M; i++) bare.upsert(big.addrs[i]!, big.ports[i]!, i);
+    // the bare table is nothing but its three typed arrays: their byte lengths are its exact size
+    const barePerEntry = (bare.keysA.byteLength + bare.keysP.byteLength + bare.vals.byteLength) / M;
+    bare = null;
+    out.push({id: 'bare-bytes', figure: 'bytes per entry of the bare hash table at 1M (baseline)', value: barePerEntry, unit: 'B'});
+    const before = await memoryInUse();
+    let e: Engine | null = newEngine();
+    for (let i = 0; i < M; i++) {
+      if ((i & 4095) === 0) e.tick(Math.floor(i / 1000));
+      e.inbound(setTcp(pkt, 4, big.addrs[i]!, big.ports[i]!, VIP, 80, TCP_FLAG.SYN, 40));
+    }
+    const after = await memoryInUse();
+    const perEntry = (after - before) / e.conns.count;
+    out.push({figure: 'bytes per connection entry at 1M (heap + external over empty engine)', value: perEntry, unit: 'B',
+      baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 89, why: "hold the figure before stable ids; the kernel's slab object is 320 B"}});
+    log(`1M entries: ${perEntry.toFixed(1)} B/entry (bare table ${barePerEntry.toFixed(1)})`);
+
+    if (want('query')) {
+      // --- queries the UI needs, over 1M, against one plain pass over a million typed-array values ---
+      const column = new Float64Array(M).map((_, i) => (i * 7919) % M);
+      const pass = timeMs(REPEATS, () => {
+        let m = Infinity;
+        for (let i = 0; i < M; i++) if (column[i]! < m) m = column[i]!;
+        sink += m;
+      });
+      out.push(spreadFigure('one pass over 1M typed-array values, keeping the minimum (baseline)', pass, 'ms', {id: 'scan-1m'}));
+      const q1 = timeMs(REPEATS, () => e!.queryConns({sort: 'expires', desc: true, limit: 40}));
+      out.push(spreadFigure('query: 40 rows of 1M sorted by expiry', q1, 'ms', {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
+      const q2 = timeMs(REPEATS, () => e!.queryConns({text: '10.1.0.3', sort: 'client', offset: 200, limit: 40}));
+      out.push(spreadFigure('query: 40 rows of 1M filtered by real server, sorted by client', q2, 'ms',
+        {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
+      const q3 = timeMs(REPEATS, () => e!.queryConns({state: 'SYN_RECV', sort: 'client', offset: 200, limit: 40}));
+      out.push(spreadFigure('query: 40 rows of 1M filtered by state, sorted by client', q3, 'ms',
+        {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
+    }
+
+    if (want('expiry')) {
+      // --- expiry: an idle tick with 1M live against the same on an empty engine, then expiring all ---
+      const perTickUs = (engine: Engine) => {
+        const start = engine.now;
+        let k = 0;
+        const s = timeMs(REPEATS, () => { for (let j = 0; j < 1000; j++) engine.tick(start + ++k); });
+        return {min: s.min, median: s.median, max: s.max}; // ms per 1000 ticks = µs per tick
+      };
+      out.push(spreadFigure('tick with nothing due, empty engine (baseline)', perTickUs(newEngine()), 'µs', {id: 'tick-empty'}));
+      out.push(spreadFigure('tick with nothing due, 1M live', perTickUs(e), 'µs',
+        {baseline: 'tick-empty', target: {of: 'ratio', op: '<=', limit: 3, why: 'independent of table size'}}));
+      const count = e.conns.count;
+      const exp = timeMs(1, () => e!.tick(70 * SECOND));
+      out.push({figure: 'expire 1M SYN_RECV entries', value: (count / exp.median) * 1000, unit: 'entries/s', baseline: 'bare-insert'});
+      if (e.conns.count !== 0) throw new Error(`expiry left ${e.conns.count} entries`);
+    }
+    e = null;
   }
-  const after = memoryInUse();
-  const perEntry = (after - before) / e.conns.count;
-  out.push({figure: 'bytes per connection entry at 1M (heap + external over empty engine)', value: perEntry, unit: 'B',
-    baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 89, why: "hold the figure before stable ids; the kernel's slab object is 320 B"}});
-  log(`1M entries: ${perEntry.toFixed(1)} B/entry (bare table ${barePerEntry.toFixed(1)})`);
-
-  // --- queries the UI needs, over 1M, against one plain pass over a million typed-array values ---
-  const column = new Float64Array(M).map((_, i) => (i * 7919) % M);
-  const pass = timeMs(REPEATS, () => {
-    let m = Infinity;
-    for (let i = 0; i < M; i++) if (column[i]! < m) m = column[i]!;
-    sink += m;
-  });
-  out.push(spreadFigure('one pass over 1M typed-array values, keeping the minimum (baseline)', pass, 'ms', {id: 'scan-1m'}));
-  const q1 = timeMs(REPEATS, () => e!.queryConns({sort: 'expires', desc: true, limit: 40}));
-  out.push(spreadFigure('query: 40 rows of 1M sorted by expiry', q1, 'ms', {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-  const q2 = timeMs(REPEATS, () => e!.queryConns({text: '10.1.0.3', sort: 'client', offset: 200, limit: 40}));
-  out.push(spreadFigure('query: 40 rows of 1M filtered by real server, sorted by client', q2, 'ms',
-    {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-  const q3 = timeMs(REPEATS, () => e!.queryConns({state: 'SYN_RECV', sort: 'client', offset: 200, limit: 40}));
-  out.push(spreadFigure('query: 40 rows of 1M filtered by state, sorted by client', q3, 'ms',
-    {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-
-  // --- expiry: an idle tick with 1M live against the same on an empty engine, then expiring all ---
-  const perTickUs = (engine: Engine) => {
-    const start = engine.now;
-    let k = 0;
-    const s = timeMs(REPEATS, () => { for (let j = 0; j < 1000; j++) engine.tick(start + ++k); });
-    return {min: s.min, median: s.median, max: s.max}; // ms per 1000 ticks = µs per tick
-  };
-  out.push(spreadFigure('tick with nothing due, empty engine (baseline)', perTickUs(newEngine()), 'µs', {id: 'tick-empty'}));
-  out.push(spreadFigure('tick with nothing due, 1M live', perTickUs(e), 'µs',
-    {baseline: 'tick-empty', target: {of: 'ratio', op: '<=', limit: 3, why: 'independent of table size'}}));
-  const count = e.conns.count;
-  const exp = timeMs(1, () => e!.tick(70 * SECOND));
-  out.push({figure: 'expire 1M SYN_RECV entries', value: (count / exp.median) * 1000, unit: 'entries/s', baseline: 'bare-insert'});
-  if (e.conns.count !== 0) throw new Error(`expiry left ${e.conns.count} entries`);
-  e = null;
 
   // --- memory at ten million entries (BENCH_10M=0 skips it: it needs ~1.5 GB) ---
-  if (process.env.BENCH_10M !== '0') {
+  if (want('memory10m') && process.env.BENCH_10M !== '0') {
     const M10 = 10_000_000;
-    const before10 = memoryInUse();
+    const before10 = await memoryInUse();
     let e10: Engine | null = newEngine();
     for (let i = 0; i < M10; i++) {
       if ((i & 4095) === 0) e10.tick(Math.floor(i / 10000));
       // distinct clients (198.18.0.0/15 addresses x 1024 ports), generated, not stored
       e10.inbound(setTcp(pkt, 4, (0xc6120000 + (i >>> 10)) >>> 0, 1024 + (i & 1023), VIP, 80, TCP_FLAG.SYN, 40));
     }
-    const per10 = (memoryInUse() - before10) / e10.conns.count;
+    const per10 = (await memoryInUse() - before10) / e10.conns.count;
     out.push({figure: 'bytes per connection entry at 10M (heap + external over empty engine)', value: per10, unit: 'B',
       baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 64, why: 'five times denser than the kernel'}});
     log(`10M entries: ${per10.toFixed(1)} B/entry`);

@@ -4,7 +4,7 @@ import {execFileSync} from 'node:child_process';
 import {readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import type {BenchFigure} from './common.js';
-import {runEngineBench} from './engine.js';
+import {ENGINE_CASES, type EngineCase, runEngineBench} from './engine.js';
 import {recordedSection} from './fuzz/results.js';
 import {type BenchSection, renderReport} from './report.js';
 import {runReplayBench} from './replay.js';
@@ -29,12 +29,22 @@ function runUiBenchChild(): Promise<BenchFigure[]> {
 
 const benches: [string, () => Promise<BenchFigure[]>][] = [
   ['Start-up of the shipped binary (against node -e 0 in the same rounds)', () => runStartupBench(log)],
-  ['Engine packet path, scale, expiry and queries', () => runEngineBench(log)],
+  ['Engine packet path, scale, expiry and queries', () => runEngineBench(log, engineCases())],
   ['Schedulers (decisions per second, rr = baseline)', () => runSchedBench()],
   ['Flood soak (the whole simulation: generators, engine, timers)', () => runSoakBench()],
   ['Capture replay (packets per second: reading the file alone vs replaying into the engine)', () => runReplayBench(log)],
   ['Live UI (chart adapter, a 140x45 frame over 1M entries, keypress latency during a flood)', runUiBenchChild],
 ];
+
+/** `--engine-cases syn,established`: only those engine cases (bench/engine.ts, ENGINE_CASES). */
+function engineCases(): readonly EngineCase[] {
+  const k = process.argv.indexOf('--engine-cases');
+  if (k < 0) return ENGINE_CASES;
+  const names = (process.argv[k + 1] ?? '').split(',');
+  const bad = names.filter((n) => !(ENGINE_CASES as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`unknown engine case(s) ${bad.join(', ')}; known: ${ENGINE_CASES.join(', ')}`);
+  return names as EngineCase[];
+}
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : null;
 const sections: BenchSection[] = [];

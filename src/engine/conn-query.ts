@@ -5,7 +5,7 @@
 // bounded heap, so a 40-row window costs one pass over the table.
 import {type Addr, foldAddr, parseAddr, parseAddrPort} from './addr.js';
 import {CONN_F, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP} from './constants.js';
-import {type ConnTable, FREE_SLOT} from './conn-table.js';
+import type {ConnTable} from './conn-table.js';
 import {SCTP_STATE_NAMES} from './proto/sctp.js';
 import {TCP_STATE_NAMES} from './proto/tcp.js';
 
@@ -36,26 +36,20 @@ const PROTOS: Record<string, number> = {tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp
 function addrPred(t: ConnTable, a: Addr, port: number | null): Pred {
   if (typeof a === 'number') {
     // IPv4: compare the stored words directly (no decoding), the fast path for a 1M-entry scan.
-    const {afBits, caddr, vaddr, daddr, cport, vport, dport} = t;
     if (port === null) {
-      return (i) => {
-        const f = afBits[i]!;
-        return ((f & 2) === 0 && daddr[i] === a) ||
-          ((f & 1) === 0 && (caddr[i] === a || (vaddr[i] === a && (f & 4) === 0)));
-      };
+      return (i) => (!t.isDest6(i) && t.destAddrWord(i) === a) ||
+        (!t.isClient6(i) && (t.clientAddrWord(i) === a || (t.virtualAddrWord(i) === a && !t.isFwmarkTemplate(i))));
     }
-    return (i) => {
-      const f = afBits[i]!;
-      return ((f & 2) === 0 && daddr[i] === a && dport[i] === port) || ((f & 1) === 0 &&
-        ((caddr[i] === a && cport[i] === port) || (vaddr[i] === a && vport[i] === port && (f & 4) === 0)));
-    };
+    return (i) => (!t.isDest6(i) && t.destAddrWord(i) === a && t.destPortOf(i) === port) || (!t.isClient6(i) &&
+      ((t.clientAddrWord(i) === a && t.clientPortOf(i) === port) ||
+        (t.virtualAddrWord(i) === a && t.virtualPortOf(i) === port && !t.isFwmarkTemplate(i))));
   }
   const matchAddr = (i: number) =>
     t.clientAddr(i) === a || t.destAddr(i) === a || (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a);
   if (port === null) return matchAddr;
   return (i) =>
-    (t.clientAddr(i) === a && t.cport[i] === port) || (t.destAddr(i) === a && t.dport[i] === port) ||
-    (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a && t.vport[i] === port);
+    (t.clientAddr(i) === a && t.clientPortOf(i) === port) || (t.destAddr(i) === a && t.destPortOf(i) === port) ||
+    (!t.isFwmarkTemplate(i) && t.virtualAddr(i) === a && t.virtualPortOf(i) === port);
 }
 
 const STATE_NAMES_BY_PROTO: readonly [number, readonly string[]][] = [
@@ -69,8 +63,7 @@ export function statePred(t: ConnTable, name: string): Pred {
     names.forEach((n, st) => { if (n === name) ok[proto * 256 + st] = 1; });
   }
   const tplOk = [name === 'NONE' ? 1 : 0, name === 'ASSURED' ? 1 : 0];
-  const {flags, proto, state} = t;
-  return (i) => (flags[i]! & CONN_F.TEMPLATE ? tplOk[state[i]! & 1] === 1 : ok[proto[i]! * 256 + state[i]!] === 1);
+  return (i) => (t.flagsOf(i) & CONN_F.TEMPLATE ? tplOk[t.stateOf(i) & 1] === 1 : ok[t.protoOf(i) * 256 + t.stateOf(i)] === 1);
 }
 
 /** Compile the free-text filter. */
@@ -80,7 +73,7 @@ export function compileText(host: QueryHost, text: string): Pred {
   const lower = q.toLowerCase();
   if (PROTOS[lower] !== undefined) {
     const p = PROTOS[lower]!;
-    return (i) => t.proto[i] === p;
+    return (i) => t.protoOf(i) === p;
   }
   const upper = q.toUpperCase();
   if (TCP_STATE_NAMES.includes(upper) || SCTP_STATE_NAMES.includes(upper) || upper === 'UDP' ||
@@ -89,7 +82,7 @@ export function compileText(host: QueryHost, text: string): Pred {
   }
   if (/^\d{1,5}$/.test(q) && Number(q) < 65536) {
     const port = Number(q);
-    return (i) => t.cport[i] === port || t.vport[i] === port || t.dport[i] === port;
+    return (i) => t.clientPortOf(i) === port || t.virtualPortOf(i) === port || t.destPortOf(i) === port;
   }
   const ap = parseAddrPort(q);
   if (ap) return addrPred(t, ap.addr, ap.port);
@@ -105,15 +98,15 @@ function addrKey(a: Addr): number {
 function sortKey(host: QueryHost, k: ConnSortKey): (i: number) => number {
   const t = host.table;
   switch (k) {
-    case 'proto': return (i) => t.proto[i]!;
+    case 'proto': return (i) => t.protoOf(i);
     // IPv4 words sort as themselves; IPv6 addresses after all IPv4 ones, by their fold.
-    case 'client': return (i) => (t.afBits[i]! & 1 ? addrKey(t.clientAddr(i)) : t.caddr[i]!) * 65536 + t.cport[i]!;
-    case 'virtual': return (i) => (t.afBits[i]! & 1 ? addrKey(t.virtualAddr(i)) : t.vaddr[i]!) * 65536 + t.vport[i]!;
-    case 'real': return (i) => (t.afBits[i]! & 2 ? addrKey(t.destAddr(i)) : t.daddr[i]!) * 65536 + t.dport[i]!;
-    case 'state': return (i) => t.proto[i]! * 256 + t.state[i]! + (t.flags[i]! & CONN_F.TEMPLATE ? 65536 : 0);
-    case 'expires': return (i) => t.expires[i]!;
-    case 'inpkts': return (i) => t.inPkts[i]!;
-    case 'outpkts': return (i) => t.outPkts[i]!;
+    case 'client': return (i) => (t.isClient6(i) ? addrKey(t.clientAddr(i)) : t.clientAddrWord(i)) * 65536 + t.clientPortOf(i);
+    case 'virtual': return (i) => (t.isClient6(i) ? addrKey(t.virtualAddr(i)) : t.virtualAddrWord(i)) * 65536 + t.virtualPortOf(i);
+    case 'real': return (i) => (t.isDest6(i) ? addrKey(t.destAddr(i)) : t.destAddrWord(i)) * 65536 + t.destPortOf(i);
+    case 'state': return (i) => t.protoOf(i) * 256 + t.stateOf(i) + (t.flagsOf(i) & CONN_F.TEMPLATE ? 65536 : 0);
+    case 'expires': return (i) => t.expiresOf(i);
+    case 'inpkts': return (i) => t.inPktsOf(i);
+    case 'outpkts': return (i) => t.outPktsOf(i);
   }
 }
 
@@ -184,7 +177,7 @@ class TopK {
  * their own loop with the key read inline and a local reject bound, so a 1M-entry scan costs a few
  * array reads per entry rather than two closure calls.
  */
-function sortedScan(host: QueryHost, sort: ConnSortKey, desc: boolean, hw: number, slots: Int32Array,
+function sortedScan(host: QueryHost, sort: ConnSortKey, desc: boolean, hw: number,
   match: Pred | null, top: TopK): number {
   const t = host.table;
   let total = 0;
@@ -197,22 +190,20 @@ function sortedScan(host: QueryHost, sort: ConnSortKey, desc: boolean, hw: numbe
     if (b !== null) bound = b;
   };
   if (sort === 'expires') {
-    const expires = t.expires;
     for (let i = from; i !== end; i += step) {
-      if (slots[i] === FREE_SLOT || (match !== null && !match(i))) continue;
+      if (t.isFreeSlot(i) || (match !== null && !match(i))) continue;
       total++;
-      const k = expires[i]!;
+      const k = t.expiresOf(i);
       if (desc ? k < bound : k > bound) continue;
       offer(k, i);
     }
     return total;
   }
   if (sort === 'client') {
-    const {afBits, caddr, cport} = t;
     for (let i = from; i !== end; i += step) {
-      if (slots[i] === FREE_SLOT || (match !== null && !match(i))) continue;
+      if (t.isFreeSlot(i) || (match !== null && !match(i))) continue;
       total++;
-      const k = (afBits[i]! & 1 ? addrKey(t.clientAddr(i)) : caddr[i]!) * 65536 + cport[i]!;
+      const k = (t.isClient6(i) ? addrKey(t.clientAddr(i)) : t.clientAddrWord(i)) * 65536 + t.clientPortOf(i);
       if (desc ? k < bound : k > bound) continue;
       offer(k, i);
     }
@@ -220,7 +211,7 @@ function sortedScan(host: QueryHost, sort: ConnSortKey, desc: boolean, hw: numbe
   }
   const key = sortKey(host, sort);
   for (let i = from; i !== end; i += step) {
-    if (slots[i] === FREE_SLOT || (match !== null && !match(i))) continue;
+    if (t.isFreeSlot(i) || (match !== null && !match(i))) continue;
     total++;
     const k = key(i);
     if (desc ? k < bound : k > bound) continue;
@@ -233,11 +224,11 @@ function sortedScan(host: QueryHost, sort: ConnSortKey, desc: boolean, hw: numbe
 export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids: number[]} {
   const t = host.table;
   const preds: Pred[] = [];
-  if (q.templates === 'exclude') preds.push((i) => (t.flags[i]! & CONN_F.TEMPLATE) === 0);
-  if (q.templates === 'only') preds.push((i) => (t.flags[i]! & CONN_F.TEMPLATE) !== 0);
+  if (q.templates === 'exclude') preds.push((i) => (t.flagsOf(i) & CONN_F.TEMPLATE) === 0);
+  if (q.templates === 'only') preds.push((i) => (t.flagsOf(i) & CONN_F.TEMPLATE) !== 0);
   if (q.destId !== undefined) {
     const d = q.destId;
-    preds.push((i) => t.dest[i] === d);
+    preds.push((i) => t.destIdOf(i) === d);
   }
   if (q.state) preds.push(statePred(t, q.state));
   if (q.text && q.text.trim()) preds.push(compileText(host, q.text));
@@ -246,7 +237,6 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
     return true;
   };
   const hw = t.highWater;
-  const slots = t.slotStates();
   const offset = Math.max(0, q.offset ?? 0);
   const limit = Math.max(0, q.limit ?? 50);
   let total = 0;
@@ -257,7 +247,7 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
       : q.templates === 'only' ? t.templates : q.templates === 'exclude' ? t.count - t.templates : t.count;
     const ids: number[] = [];
     for (let i = 0; i < hw; i++) {
-      if (slots[i] === FREE_SLOT || !match(i)) continue;
+      if (t.isFreeSlot(i) || !match(i)) continue;
       if (total >= offset && ids.length < limit) ids.push(i);
       total++;
       if (known >= 0 && ids.length >= limit) return {total: known, ids};
@@ -265,6 +255,6 @@ export function queryConnIds(host: QueryHost, q: ConnQuery): {total: number; ids
     return {total, ids};
   }
   const top = new TopK(offset + limit, q.desc ? -1 : 1);
-  total = sortedScan(host, q.sort, q.desc === true, hw, slots, preds.length === 0 ? null : match, top);
+  total = sortedScan(host, q.sort, q.desc === true, hw, preds.length === 0 ? null : match, top);
   return {total, ids: top.sorted().slice(offset, offset + limit)};
 }

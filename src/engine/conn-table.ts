@@ -1,17 +1,68 @@
-// The connection table: every entry (connection or persistence template) lives in parallel typed
-// arrays indexed by a slot number, chained into a hash table keyed like the kernel's
-// ip_vs_conn_hashkey (protocol, client address, client port), and linked into a timer wheel.
+// The connection table: every entry (connection or persistence template) lives in one fixed
+// stride of an Int32Array, chained into a hash table keyed like the kernel's ip_vs_conn_hashkey
+// (protocol, client address, client port) and linked into a timer wheel.
 //
 // Why this shape: a flood fills the table with a million entries; objects per entry would cost
-// ~300 B and GC pauses, typed arrays cost ~90 B and nothing to the collector. Free slots form a
-// free list through `hashNext`. IPv6 addresses are interned (refcounted) so every address field
-// is one uint32: an IPv4 address itself, or an IPv6 pool id when the entry's family is 6.
+// ~300 B and GC pauses, typed arrays cost under 90 B and nothing to the collector. One stride per
+// entry (rather than a typed array per field) puts what a packet reads and writes in one or two
+// cache lines: the established path touches the stride, `expires` and `inPkts`, where parallel
+// arrays cost a miss per field on a big table. Free slots form a free list through HNEXT. IPv6
+// addresses are interned (refcounted) so every address field is one word: an IPv4 address itself,
+// or an IPv6 pool id when the entry's family is 6.
 import type {Addr, Af} from './addr.js';
 import {CONN_F, DEFAULT_CONN_TAB_BITS} from './constants.js';
 
-const AF6 = 1, DAF6 = 2; // bits of `afBits`
+const AF6 = 1, DAF6 = 2; // bits of the entry's address-family field
 /** Marks a template of a fwmark service (protocol IPPROTO_IP, vaddr = the mark). */
 const FWM_TEMPLATE = 4;
+
+/**
+ * Word offsets within an entry's stride. The established path reads words 0-10 (the chain walk
+ * compares PORTS first: one word holding both ports rejects nearly every other chain entry);
+ * the rest is touched on create, expiry, timer moves, replies and sync.
+ */
+const HNEXT = 0;
+/** cport << 16 | vport. */
+const PORTS = 1;
+const CADDR = 2;
+const VADDR = 3;
+/**
+ * proto (bits 0-7) | address families (8-10) | conntrack facts (11-13) | sync_endtime's low 2 bits
+ * (14-15) | state (16-23) | old_state (24-31).
+ */
+const META = 4;
+const FLAGS = 5;
+const DEST = 6;
+/** Current timeout in ms (what the timer is re-armed with). */
+const TIMEOUT = 7;
+/** Absolute wheel slot the entry is linked in, UNLINKED, or FREED. */
+const TSLOT = 8;
+/** Generation of the slot (bits 0-26, bumped on free: the high part of an entry's id) | sync_endtime's bits 34-38. */
+const GEN = 9;
+/** A connection's controller (-1: none); a template's count of controlled entries (only templates control). */
+const LINK = 10;
+const DADDR = 11;
+/** dport (bits 0-15) | fwmark (16-31; MARK_ELSEWHERE: the mark is in `bigMarks`). */
+const DPORT_MARK = 12;
+const TNEXT = 13;
+const TPREV = 14;
+const OUTPKTS = 15;
+/** sync_endtime's bits 2-33 (see syncEndOf). */
+const SYNCEND = 16;
+/**
+ * 17 words: with `expires` and `inPkts`, 80 B a slot. Hash chains are singly linked: at a load
+ * of at most one entry per bucket an unlink walks about 1.5 entries, the lines a back pointer's
+ * O(1) unlink touches anyway (the previous and the next entry), and a back pointer would cost
+ * 4 B on every entry.
+ */
+const STRIDE = 17;
+
+const PROTO_KEY_MASK = 0xff | ((AF6 | FWM_TEMPLATE) << 8);
+const CT_SHIFT = 11, SYNC_LOW_SHIFT = 14, STATE_SHIFT = 16, OLD_STATE_SHIFT = 24, SYNC_HIGH_SHIFT = 27;
+/** sync_endtime is kept exactly below 2^39 ms (17 years of the engine's clock). */
+const SYNC_END_LIMIT = 2 ** 39;
+/** fwmarks up to 0xfffe sit in the stride; bigger ones (rare: a mark is a small rule number) in a map. */
+const MARK_ELSEWHERE = 0xffff;
 
 /** Timer wheel: slots of 2^SLOT_SHIFT ms, WHEEL_SIZE slots (≈ 35 minutes per revolution). */
 const SLOT_SHIFT = 8;
@@ -20,7 +71,6 @@ const WHEEL_MASK = WHEEL_SIZE - 1;
 const UNLINKED = -1;
 /** tSlot value of a free slot. */
 const FREED = -2;
-export const FREE_SLOT = FREED;
 
 /**
  * A connection's public identity is its slot plus the slot's generation: `gen * ID_SPAN + slot`.
@@ -95,39 +145,23 @@ export class ConnTable {
   /** log2 of the kernel's table size: drop_entry samples (size >> 5) of those buckets. */
   readonly kernelTabBits: number;
 
-  // --- per-entry fields ---
-  proto!: Uint8Array;
-  afBits!: Uint8Array;
-  state!: Uint8Array;
-  oldState!: Uint8Array;
-  /** Netfilter-conntrack facts the reuse logic needs (CT_* bits). */
-  ctInfo!: Uint8Array;
-  flags!: Uint32Array;
-  caddr!: Uint32Array;
-  vaddr!: Uint32Array;
-  daddr!: Uint32Array;
-  cport!: Uint16Array;
-  vport!: Uint16Array;
-  dport!: Uint16Array;
-  fwmark!: Uint32Array;
-  /** Current timeout in ms (what the timer is re-armed with). */
-  timeout!: Uint32Array;
-  /** Absolute expiry time in ms. */
+  /** Every entry's packed fields: slot i owns words [i * STRIDE, (i + 1) * STRIDE). */
+  private s!: Int32Array;
+  /**
+   * Absolute expiry time in ms. Kept as its own column: a Float64 (the clock is a double), the
+   * sort key the queries scan in slot order, and written once per packet next to the stride.
+   */
   expires!: Float64Array;
-  dest!: Int32Array;
-  control!: Int32Array;
-  nControl!: Uint32Array;
+  /** Packets in (ip_vs_conn.in_pkts): its own column for the same reasons. */
   inPkts!: Uint32Array;
-  outPkts!: Uint32Array;
-  /** sync_endtime (jiffies rounded to 4, low bits = retry count), for the sync decision. */
-  syncEnd!: Float64Array;
-  private hashNext!: Int32Array;
-  private tNext!: Int32Array;
-  private tPrev!: Int32Array;
-  /** Absolute wheel slot the entry is linked in, or UNLINKED. */
-  private tSlot!: Int32Array;
-  /** Generation of each slot (bumped on free): the high part of an entry's id. */
-  private gen!: Uint32Array;
+  /** fwmarks too big for the stride's 16 bits, by slot. */
+  private readonly bigMarks = new Map<number, number>();
+
+  /** Bumped by every write the column snapshots show (see `column`). */
+  private changes = 0;
+  /** Column snapshots by word offset (see `column`), with the `changes` they were taken at. */
+  private readonly columns: Float64Array[] = [];
+  private readonly columnsAt: number[] = [];
 
   private buckets: Int32Array;
   private bucketMask: number;
@@ -137,6 +171,8 @@ export class ConnTable {
   private readonly wheel = new Int32Array(WHEEL_SIZE).fill(-1);
   /** Absolute slot up to which the wheel has been processed (the current slot is partly done). */
   private wheelCursor = 0;
+  /** Entries linked in the wheel. */
+  private linked = 0;
 
   constructor(opts: {initialCapacity?: number; seed?: number; connTabBits?: number} = {}) {
     this.capacity = Math.max(16, opts.initialCapacity ?? 1024);
@@ -149,92 +185,255 @@ export class ConnTable {
   }
 
   private allocate(cap: number): void {
-    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
-      old: T | undefined, make: (n: number) => T): T => {
-      const a = make(cap);
-      if (old) a.set(old);
-      return a;
-    };
-    this.proto = grow(this.proto, (n) => new Uint8Array(n));
-    this.afBits = grow(this.afBits, (n) => new Uint8Array(n));
-    this.state = grow(this.state, (n) => new Uint8Array(n));
-    this.oldState = grow(this.oldState, (n) => new Uint8Array(n));
-    this.ctInfo = grow(this.ctInfo, (n) => new Uint8Array(n));
-    this.flags = grow(this.flags, (n) => new Uint32Array(n));
-    this.caddr = grow(this.caddr, (n) => new Uint32Array(n));
-    this.vaddr = grow(this.vaddr, (n) => new Uint32Array(n));
-    this.daddr = grow(this.daddr, (n) => new Uint32Array(n));
-    this.cport = grow(this.cport, (n) => new Uint16Array(n));
-    this.vport = grow(this.vport, (n) => new Uint16Array(n));
-    this.dport = grow(this.dport, (n) => new Uint16Array(n));
-    this.fwmark = grow(this.fwmark, (n) => new Uint32Array(n));
-    this.timeout = grow(this.timeout, (n) => new Uint32Array(n));
-    this.expires = grow(this.expires, (n) => new Float64Array(n));
-    this.dest = grow(this.dest, (n) => new Int32Array(n));
-    this.control = grow(this.control, (n) => new Int32Array(n));
-    this.nControl = grow(this.nControl, (n) => new Uint32Array(n));
-    this.inPkts = grow(this.inPkts, (n) => new Uint32Array(n));
-    this.outPkts = grow(this.outPkts, (n) => new Uint32Array(n));
-    this.syncEnd = grow(this.syncEnd, (n) => new Float64Array(n));
-    this.hashNext = grow(this.hashNext, (n) => new Int32Array(n));
-    this.tNext = grow(this.tNext, (n) => new Int32Array(n));
-    this.tPrev = grow(this.tPrev, (n) => new Int32Array(n));
-    this.tSlot = grow(this.tSlot, (n) => new Int32Array(n));
-    this.gen = grow(this.gen, (n) => new Uint32Array(n));
+    const s = new Int32Array(cap * STRIDE);
+    const expires = new Float64Array(cap);
+    const inPkts = new Uint32Array(cap);
+    if (this.s) {
+      s.set(this.s);
+      expires.set(this.expires);
+      inPkts.set(this.inPkts);
+    }
+    this.s = s;
+    this.expires = expires;
+    this.inPkts = inPkts;
     this.capacity = cap;
   }
 
   /** Bytes of typed-array storage per entry slot (for the memory report). */
   bytesPerSlot(): number {
-    return [this.proto, this.afBits, this.state, this.oldState, this.ctInfo, this.flags, this.caddr, this.vaddr,
-      this.daddr, this.cport, this.vport, this.dport, this.fwmark, this.timeout, this.expires, this.dest,
-      this.control, this.nControl, this.inPkts, this.outPkts, this.syncEnd, this.hashNext, this.tNext,
-      this.tPrev, this.tSlot, this.gen].reduce((sum, a) => sum + a.BYTES_PER_ELEMENT, 0);
+    return STRIDE * Int32Array.BYTES_PER_ELEMENT + Float64Array.BYTES_PER_ELEMENT + Uint32Array.BYTES_PER_ELEMENT;
   }
 
   // --- addresses ---
   private encode(af: Af, a: Addr): number {
-    return af === 4 ? (a as number) : this.v6.intern(a as string);
+    return af === 4 ? (a as number) | 0 : this.v6.intern(a as string);
   }
   private encodeLookup(af: Af, a: Addr): number {
-    return af === 4 ? (a as number) : this.v6.find(a as string);
+    return af === 4 ? (a as number) | 0 : this.v6.find(a as string);
   }
   private decode(af: Af, v: number): Addr {
-    return af === 4 ? v : this.v6.get(v);
+    return af === 4 ? v >>> 0 : this.v6.get(v);
+  }
+  private afBits(i: number): number {
+    return (this.s[i * STRIDE + META]! >>> 8) & 7;
   }
   af(i: number): Af {
-    return this.afBits[i]! & AF6 ? 6 : 4;
+    return this.afBits(i) & AF6 ? 6 : 4;
   }
   daf(i: number): Af {
-    return this.afBits[i]! & DAF6 ? 6 : 4;
+    return this.afBits(i) & DAF6 ? 6 : 4;
   }
   isFwmarkTemplate(i: number): boolean {
-    return (this.afBits[i]! & FWM_TEMPLATE) !== 0;
+    return (this.afBits(i) & FWM_TEMPLATE) !== 0;
   }
   clientAddr(i: number): Addr {
-    return this.decode(this.af(i), this.caddr[i]!);
+    return this.decode(this.af(i), this.s[i * STRIDE + CADDR]!);
   }
   /** The virtual address; for a fwmark template, the mark as a number. */
   virtualAddr(i: number): Addr {
-    return this.isFwmarkTemplate(i) ? this.vaddr[i]! : this.decode(this.af(i), this.vaddr[i]!);
+    const v = this.s[i * STRIDE + VADDR]!;
+    return this.isFwmarkTemplate(i) ? v >>> 0 : this.decode(this.af(i), v);
   }
   destAddr(i: number): Addr {
-    return this.decode(this.daf(i), this.daddr[i]!);
+    return this.decode(this.daf(i), this.s[i * STRIDE + DADDR]!);
+  }
+  /**
+   * The raw address words, for scans that compare without decoding: an IPv4 address as an
+   * unsigned number when the matching family is 4 (af / daf), an IPv6 pool id otherwise.
+   */
+  clientAddrWord(i: number): number {
+    return this.s[i * STRIDE + CADDR]! >>> 0;
+  }
+  virtualAddrWord(i: number): number {
+    return this.s[i * STRIDE + VADDR]! >>> 0;
+  }
+  destAddrWord(i: number): number {
+    return this.s[i * STRIDE + DADDR]! >>> 0;
   }
   isLive(i: number): boolean {
-    return i >= 0 && i < this.used && this.tSlot[i] !== FREED;
+    return i >= 0 && i < this.used && this.s[i * STRIDE + TSLOT] !== FREED;
+  }
+  // Per-slot reads, one field each, small enough for V8 to inline: the engine and the scans in
+  // conn-query.ts read through them, so nothing outside this file depends on the layout.
+  /** Whether slot `i` (below highWater) holds no entry; a free slot keeps stale field values. */
+  isFreeSlot(i: number): boolean {
+    return this.s[i * STRIDE + TSLOT] === FREED;
+  }
+  isClient6(i: number): boolean {
+    return (this.afBits(i) & AF6) !== 0;
+  }
+  isDest6(i: number): boolean {
+    return (this.afBits(i) & DAF6) !== 0;
+  }
+
+  // --- column snapshots (tests and debugging; the engine reads through the accessors) ---
+  /**
+   * One packed field of every slot below highWater as an array (`table.flags[slot]`): a snapshot,
+   * rebuilt on first use after the table changed, so read it afresh rather than keep it.
+   */
+  private column(word: number, shift: number, mask: number, signed: boolean): Readonly<Float64Array> {
+    let c = this.columns[word];
+    if (c && this.columnsAt[word] === this.changes && c.length === this.used) return c;
+    if (!c || c.length !== this.used) c = this.columns[word] = new Float64Array(this.used);
+    const s = this.s;
+    for (let i = 0, o = word; i < c.length; i++, o += STRIDE) {
+      const w = s[o]!;
+      c[i] = signed ? w : ((w >>> shift) & mask) >>> 0;
+    }
+    this.columnsAt[word] = this.changes;
+    return c;
+  }
+  get flags(): Readonly<Float64Array> { return this.column(FLAGS, 0, -1, false); }
+  get state(): Readonly<Float64Array> { return this.column(META, STATE_SHIFT, 0xff, false); }
+  get dest(): Readonly<Float64Array> { return this.column(DEST, 0, -1, true); }
+  get timeout(): Readonly<Float64Array> { return this.column(TIMEOUT, 0, -1, false); }
+  /** LINK as controlOf / nControlOf read it, per slot. */
+  get control(): Readonly<Float64Array> { return this.linkColumn(true); }
+  get nControl(): Readonly<Float64Array> { return this.linkColumn(false); }
+  private linkColumn(control: boolean): Float64Array {
+    const key = control ? STRIDE : STRIDE + 1; // past the word offsets
+    let c = this.columns[key];
+    if (c && this.columnsAt[key] === this.changes && c.length === this.used) return c;
+    if (!c || c.length !== this.used) c = this.columns[key] = new Float64Array(this.used);
+    for (let i = 0; i < c.length; i++) c[i] = control ? this.controlOf(i) : this.nControlOf(i);
+    this.columnsAt[key] = this.changes;
+    return c;
+  }
+  private changed(): void {
+    this.changes = (this.changes + 1) & 0x3fffffff;
+  }
+
+  // --- fields ---
+  protoOf(i: number): number {
+    return this.s[i * STRIDE + META]! & 0xff;
+  }
+  stateOf(i: number): number {
+    return (this.s[i * STRIDE + META]! >>> STATE_SHIFT) & 0xff;
+  }
+  setState(i: number, state: number): void {
+    this.changed();
+    const o = i * STRIDE + META;
+    this.s[o] = (this.s[o]! & ~(0xff << STATE_SHIFT)) | ((state & 0xff) << STATE_SHIFT);
+  }
+  /** old_state: the state last synced (ip_vs_sync_conn_needed). */
+  oldStateOf(i: number): number {
+    return this.s[i * STRIDE + META]! >>> OLD_STATE_SHIFT;
+  }
+  setOldState(i: number, state: number): void {
+    const o = i * STRIDE + META;
+    this.s[o] = (this.s[o]! & 0x00ffffff) | ((state & 0xff) << OLD_STATE_SHIFT);
+  }
+  /** Netfilter-conntrack facts the reuse logic needs (CT_* bits, 3 of them). */
+  ctInfoOf(i: number): number {
+    return (this.s[i * STRIDE + META]! >>> CT_SHIFT) & 7;
+  }
+  setCtInfo(i: number, ct: number): void {
+    const o = i * STRIDE + META;
+    this.s[o] = (this.s[o]! & ~(7 << CT_SHIFT)) | ((ct & 7) << CT_SHIFT);
+  }
+  flagsOf(i: number): number {
+    return this.s[i * STRIDE + FLAGS]! >>> 0;
+  }
+  /** Set the entry's flags; TEMPLATE is fixed at creation (LINK means something else for templates). */
+  setFlags(i: number, flags: number): void {
+    this.changed();
+    const o = i * STRIDE + FLAGS;
+    if ((this.s[o]! ^ flags) & CONN_F.TEMPLATE) throw new RangeError(`entry ${i}: TEMPLATE is fixed at creation`);
+    this.s[o] = flags;
+  }
+  clientPortOf(i: number): number {
+    return this.s[i * STRIDE + PORTS]! >>> 16;
+  }
+  virtualPortOf(i: number): number {
+    return this.s[i * STRIDE + PORTS]! & 0xffff;
+  }
+  destPortOf(i: number): number {
+    return this.s[i * STRIDE + DPORT_MARK]! & 0xffff;
+  }
+  fwmarkOf(i: number): number {
+    const m = this.s[i * STRIDE + DPORT_MARK]! >>> 16;
+    return m === MARK_ELSEWHERE ? this.bigMarks.get(i)! : m;
+  }
+  /** The bound destination's id, or -1. */
+  destIdOf(i: number): number {
+    return this.s[i * STRIDE + DEST]!;
+  }
+  setDestId(i: number, dest: number): void {
+    this.changed();
+    this.s[i * STRIDE + DEST] = dest;
+  }
+  timeoutOf(i: number): number {
+    return this.s[i * STRIDE + TIMEOUT]! >>> 0;
+  }
+  setTimeout(i: number, ms: number): void {
+    this.changed();
+    this.s[i * STRIDE + TIMEOUT] = ms;
+  }
+  expiresOf(i: number): number {
+    return this.expires[i]!;
+  }
+  inPktsOf(i: number): number {
+    return this.inPkts[i]!;
+  }
+  outPktsOf(i: number): number {
+    return this.s[i * STRIDE + OUTPKTS]! >>> 0;
+  }
+  countOutPkt(i: number): void {
+    this.s[i * STRIDE + OUTPKTS]!++;
+  }
+  /** The entry controlling this one (ip_vs_conn.control), or -1. Templates are never controlled. */
+  controlOf(i: number): number {
+    const o = i * STRIDE;
+    return this.s[o + FLAGS]! & CONN_F.TEMPLATE ? -1 : this.s[o + LINK]!;
+  }
+  /** How many entries this one controls (ip_vs_conn.n_control): only templates control. */
+  nControlOf(i: number): number {
+    const o = i * STRIDE;
+    return this.s[o + FLAGS]! & CONN_F.TEMPLATE ? this.s[o + LINK]! : 0;
+  }
+  /** ip_vs_control_add / ip_vs_control_del: link connection `i` to template `ct`, or unlink it (-1). */
+  setControl(i: number, ct: number): void {
+    this.changed();
+    const o = i * STRIDE;
+    if (this.s[o + FLAGS]! & CONN_F.TEMPLATE) throw new RangeError(`entry ${i} is a template: templates are never controlled`);
+    const old = this.s[o + LINK]!;
+    if (old >= 0) this.s[old * STRIDE + LINK]!--;
+    if (ct >= 0) {
+      if (!(this.s[ct * STRIDE + FLAGS]! & CONN_F.TEMPLATE)) throw new RangeError(`entry ${ct} is not a template: only templates control`);
+      this.s[ct * STRIDE + LINK]!++;
+    }
+    this.s[o + LINK] = ct;
+  }
+  /**
+   * sync_endtime (jiffies rounded to 4, low bits = retry count), an integer number of ms: its
+   * 39 bits are spread over the spare bits of META (2), SYNCEND (32) and GEN (5).
+   */
+  syncEndOf(i: number): number {
+    const o = i * STRIDE;
+    const q = (this.s[o + SYNCEND]! >>> 0) + (this.s[o + GEN]! >>> SYNC_HIGH_SHIFT) * 2 ** 32;
+    return q * 4 + ((this.s[o + META]! >>> SYNC_LOW_SHIFT) & 3);
+  }
+  setSyncEnd(i: number, v: number): void {
+    if (!(v >= 0 && v < SYNC_END_LIMIT) || !Number.isInteger(v)) {
+      throw new RangeError(`sync_endtime ${v} is outside 0..2^39 ms`);
+    }
+    const o = i * STRIDE;
+    const low = v % 4, q = (v - low) / 4;
+    this.s[o + META] = (this.s[o + META]! & ~(3 << SYNC_LOW_SHIFT)) | (low << SYNC_LOW_SHIFT);
+    this.s[o + SYNCEND] = q % 2 ** 32;
+    this.s[o + GEN] = (this.s[o + GEN]! & GEN_MASK) | (Math.floor(q / 2 ** 32) << SYNC_HIGH_SHIFT);
   }
 
   /** The id of the live entry in slot `i` (stable until the entry is freed). */
   idOf(i: number): number {
-    return this.gen[i]! * ID_SPAN + i;
+    return (this.s[i * STRIDE + GEN]! & GEN_MASK) * ID_SPAN + i;
   }
 
   /** The slot of a live entry's id, or -1 when the entry is gone (its slot freed or reused). */
   slotOf(id: number): number {
     if (!(id >= 0) || !Number.isInteger(id)) return -1;
     const i = id % ID_SPAN;
-    if (i >= this.used || this.tSlot[i] === FREED || this.gen[i]! * ID_SPAN + i !== id) return -1;
+    if (i >= this.used || this.s[i * STRIDE + TSLOT] === FREED || this.idOf(i) !== id) return -1;
     return i;
   }
 
@@ -253,54 +452,64 @@ export class ConnTable {
   }
 
   private bucketOf(i: number): number {
-    return this.hashKey(this.proto[i]!, this.caddr[i]!, this.cport[i]!) & this.bucketMask;
+    const o = i * STRIDE;
+    return this.hashKey(this.s[o + META]! & 0xff, this.s[o + CADDR]!, this.s[o + PORTS]! >>> 16) & this.bucketMask;
+  }
+
+  /** Link `i` at the head of bucket `b` (new entries go first, as in the kernel). */
+  private chainPush(i: number, b: number): void {
+    this.s[i * STRIDE + HNEXT] = this.buckets[b]!;
+    this.buckets[b] = i;
   }
 
   private hashInsert(i: number): void {
-    const b = this.bucketOf(i);
-    this.hashNext[i] = this.buckets[b]!;
-    this.buckets[b] = i; // new entries go to the head of their bucket, as in the kernel
-    this.flags[i] |= CONN_F.HASHED;
+    this.chainPush(i, this.bucketOf(i));
+    this.s[i * STRIDE + FLAGS] |= CONN_F.HASHED;
   }
 
   private hashRemove(i: number): boolean {
-    if (!(this.flags[i]! & CONN_F.HASHED)) return false;
+    const s = this.s, o = i * STRIDE;
+    if (!(s[o + FLAGS]! & CONN_F.HASHED)) return false;
     const b = this.bucketOf(i);
     let p = this.buckets[b]!;
-    if (p === i) this.buckets[b] = this.hashNext[i]!;
+    if (p === i) this.buckets[b] = s[o + HNEXT]!;
     else {
-      while (p >= 0 && this.hashNext[p] !== i) p = this.hashNext[p]!;
-      if (p >= 0) this.hashNext[p] = this.hashNext[i]!;
+      while (p >= 0 && s[p * STRIDE + HNEXT] !== i) p = s[p * STRIDE + HNEXT]!;
+      if (p >= 0) s[p * STRIDE + HNEXT] = s[o + HNEXT]!;
     }
-    this.flags[i] &= ~CONN_F.HASHED;
+    s[o + FLAGS] &= ~CONN_F.HASHED;
     return true;
   }
 
   private maybeGrowBuckets(): void {
     if (this.count <= this.buckets.length) return;
-    const nb = this.buckets.length * 2;
+    const s = this.s;
     const old = this.buckets;
+    const nb = old.length * 2;
     this.buckets = new Int32Array(nb).fill(-1);
     this.bucketMask = nb - 1;
+    const chain: number[] = [];
     for (let b = 0; b < old.length; b++) {
-      let i = old[b]!;
-      const chain: number[] = [];
-      while (i >= 0) { chain.push(i); i = this.hashNext[i]!; }
+      chain.length = 0;
+      for (let e = old[b]!; e >= 0; e = s[e * STRIDE + HNEXT]!) chain.push(e);
       // Re-insert oldest first so each bucket keeps newest-first order.
-      for (let k = chain.length - 1; k >= 0; k--) {
-        const e = chain[k]!;
-        const nbk = this.bucketOf(e);
-        this.hashNext[e] = this.buckets[nbk]!;
-        this.buckets[nbk] = e;
-      }
+      for (let k = chain.length - 1; k >= 0; k--) this.chainPush(chain[k]!, this.bucketOf(chain[k]!));
     }
   }
 
   // --- create / free ---
   /** Allocate and fill an entry; `hash` false for ONE_PACKET entries (never in the table). */
   create(c: NewConn, now: number, hash: boolean): number {
+    return this.createEntry(c.af, c.daf, c.proto, c.caddr, c.cport, c.vaddr, c.vport, c.daddr, c.dport, c.flags,
+      c.fwmark, c.fwmarkTemplate === true, c.dest, now, hash);
+  }
+
+  /** `create` with the fields as arguments: the packet path builds no object per connection. */
+  createEntry(af: Af, daf: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number, daddr: Addr,
+    dport: number, flags: number, fwmark: number, fwmarkTemplate: boolean, dest: number, now: number,
+    hash: boolean): number {
     let i = this.freeHead;
-    if (i >= 0) this.freeHead = this.hashNext[i]!;
+    if (i >= 0) this.freeHead = this.s[i * STRIDE + HNEXT]!;
     else {
       if (this.used === this.capacity) {
         if (this.capacity >= MAX_SLOTS) throw new RangeError(`connection table full (${MAX_SLOTS} entries)`);
@@ -310,30 +519,28 @@ export class ConnTable {
       }
       i = this.used++;
     }
-    this.proto[i] = c.proto;
-    this.afBits[i] = (c.af === 6 ? AF6 : 0) | (c.daf === 6 ? DAF6 : 0) | (c.fwmarkTemplate ? FWM_TEMPLATE : 0);
-    this.state[i] = 0;
-    this.oldState[i] = 0;
-    this.ctInfo[i] = 0;
-    this.flags[i] = c.flags & ~CONN_F.HASHED;
-    this.caddr[i] = this.encode(c.af, c.caddr);
-    this.vaddr[i] = c.fwmarkTemplate ? (c.vaddr as number) : this.encode(c.af, c.vaddr);
-    this.daddr[i] = this.encode(c.daf, c.daddr);
-    this.cport[i] = c.cport;
-    this.vport[i] = c.vport;
-    this.dport[i] = c.dport;
-    this.fwmark[i] = c.fwmark >>> 0;
-    this.timeout[i] = 0;
+    this.changed();
+    const s = this.s, o = i * STRIDE;
+    const afBits = (af === 6 ? AF6 : 0) | (daf === 6 ? DAF6 : 0) | (fwmarkTemplate ? FWM_TEMPLATE : 0);
+    s[o + META] = (proto & 0xff) | (afBits << 8);
+    s[o + FLAGS] = flags & ~CONN_F.HASHED;
+    s[o + CADDR] = this.encode(af, caddr);
+    s[o + VADDR] = fwmarkTemplate ? (vaddr as number) : this.encode(af, vaddr);
+    s[o + DADDR] = this.encode(daf, daddr);
+    s[o + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    const mark = fwmark >>> 0;
+    if (mark >= MARK_ELSEWHERE) this.bigMarks.set(i, mark);
+    s[o + DPORT_MARK] = (dport & 0xffff) | (Math.min(mark, MARK_ELSEWHERE) << 16);
+    s[o + TIMEOUT] = 0;
+    s[o + DEST] = dest;
+    s[o + LINK] = flags & CONN_F.TEMPLATE ? 0 : -1;
+    s[o + OUTPKTS] = 0;
+    s[o + TSLOT] = UNLINKED;
     this.expires[i] = now;
-    this.dest[i] = c.dest;
-    this.control[i] = -1;
-    this.nControl[i] = 0;
     this.inPkts[i] = 0;
-    this.outPkts[i] = 0;
-    this.syncEnd[i] = now - (now % 4);
-    this.tSlot[i] = UNLINKED;
+    this.setSyncEnd(i, now - (now % 4));
     this.count++;
-    if (c.flags & CONN_F.TEMPLATE) this.templates++;
+    if (flags & CONN_F.TEMPLATE) this.templates++;
     if (hash) {
       this.hashInsert(i);
       this.maybeGrowBuckets();
@@ -343,27 +550,33 @@ export class ConnTable {
 
   /** Unhash, unlink from the wheel and return the slot to the free list. */
   free(i: number): void {
+    this.changed();
     this.hashRemove(i);
     this.timerUnlink(i);
-    if (this.flags[i]! & CONN_F.TEMPLATE) this.templates--;
-    const af = this.af(i), daf = this.daf(i);
-    if (af === 6) {
-      this.v6.release(this.caddr[i]!);
-      if (!this.isFwmarkTemplate(i)) this.v6.release(this.vaddr[i]!);
+    const s = this.s, o = i * STRIDE;
+    if (s[o + FLAGS]! & CONN_F.TEMPLATE) this.templates--;
+    const bits = this.afBits(i);
+    if (bits & AF6) {
+      this.v6.release(s[o + CADDR]!);
+      if (!(bits & FWM_TEMPLATE)) this.v6.release(s[o + VADDR]!);
     }
-    if (daf === 6) this.v6.release(this.daddr[i]!);
-    this.afBits[i] = 0;
-    this.tSlot[i] = FREED;
-    this.gen[i] = (this.gen[i]! + 1) & GEN_MASK;
-    this.hashNext[i] = this.freeHead;
+    if (bits & DAF6) this.v6.release(s[o + DADDR]!);
+    if (s[o + DPORT_MARK]! >>> 16 === MARK_ELSEWHERE) this.bigMarks.delete(i);
+    s[o + META] = 0;
+    s[o + TSLOT] = FREED;
+    s[o + GEN] = ((s[o + GEN]! & GEN_MASK) + 1) & GEN_MASK;
+    s[o + HNEXT] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
 
-  /** Re-key an entry in place (template invalidation rewrites its ports), keeping it hashed. */
-  rehash(i: number, mutate: () => void): void {
+  /** Re-key an entry's ports in place (template invalidation), keeping it hashed if it was. */
+  setPorts(i: number, cport: number, vport: number, dport: number): void {
+    this.changed();
     const was = this.hashRemove(i);
-    mutate();
+    const o = i * STRIDE;
+    this.s[o + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    this.s[o + DPORT_MARK] = (this.s[o + DPORT_MARK]! & ~0xffff) | (dport & 0xffff);
     if (was) this.hashInsert(i);
   }
 
@@ -372,13 +585,16 @@ export class ConnTable {
   inLookup(af: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number): number {
     const c = this.encodeLookup(af, caddr);
     const v = this.encodeLookup(af, vaddr);
-    if (c < 0 || v < 0) return -1;
-    const want6 = af === 6 ? AF6 : 0;
-    for (let i = this.buckets[this.hashKey(proto, c, cport) & this.bucketMask]!; i >= 0; i = this.hashNext[i]!) {
-      if (this.cport[i] === cport && this.vport[i] === vport && this.caddr[i] === c && this.vaddr[i] === v &&
-          this.proto[i] === proto && (this.afBits[i]! & (AF6 | FWM_TEMPLATE)) === want6 &&
-          // an entry with a client port never matches cport 0 and vice versa (NO_CPORT rule)
-          (cport === 0) !== ((this.flags[i]! & CONN_F.NO_CPORT) === 0)) {
+    if (c < 0 && af === 6 || v < 0 && af === 6) return -1;
+    const s = this.s;
+    const ports = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    const key = proto | ((af === 6 ? AF6 : 0) << 8);
+    // an entry with a client port never matches cport 0 and vice versa (NO_CPORT rule)
+    const noCport = cport === 0 ? CONN_F.NO_CPORT : 0;
+    for (let i = this.buckets[this.hashKey(proto, c, cport) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
+      const o = i * STRIDE;
+      if (s[o + PORTS] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
+          (s[o + META]! & PROTO_KEY_MASK) === key && (s[o + FLAGS]! & CONN_F.NO_CPORT) === noCport) {
         return i;
       }
     }
@@ -388,13 +604,15 @@ export class ConnTable {
   /** ip_vs_ct_in_get: a template keyed (proto, masked client, 0, vaddr or mark, vport). */
   templateLookup(af: Af, proto: number, snet: Addr, vaddr: Addr, vport: number, fwmarkKey: boolean): number {
     const c = this.encodeLookup(af, snet);
-    const v = fwmarkKey ? (vaddr as number) : this.encodeLookup(af, vaddr);
-    if (c < 0 || v < 0) return -1;
-    const want = (af === 6 ? AF6 : 0) | (fwmarkKey ? FWM_TEMPLATE : 0);
-    for (let i = this.buckets[this.hashKey(proto, c, 0) & this.bucketMask]!; i >= 0; i = this.hashNext[i]!) {
-      if ((this.flags[i]! & CONN_F.TEMPLATE) && this.cport[i] === 0 && this.caddr[i] === c &&
-          this.vaddr[i] === v && this.vport[i] === vport && this.proto[i] === proto &&
-          (this.afBits[i]! & (AF6 | FWM_TEMPLATE)) === want) {
+    const v = fwmarkKey ? (vaddr as number) | 0 : this.encodeLookup(af, vaddr);
+    if (af === 6 && (c < 0 || (!fwmarkKey && v < 0))) return -1;
+    const s = this.s;
+    const ports = vport & 0xffff;
+    const key = proto | (((af === 6 ? AF6 : 0) | (fwmarkKey ? FWM_TEMPLATE : 0)) << 8);
+    for (let i = this.buckets[this.hashKey(proto, c, 0) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
+      const o = i * STRIDE;
+      if (s[o + PORTS] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
+          (s[o + META]! & PROTO_KEY_MASK) === key && (s[o + FLAGS]! & CONN_F.TEMPLATE)) {
         return i;
       }
     }
@@ -407,16 +625,19 @@ export class ConnTable {
    */
   outLookup(af: Af, proto: number, src: Addr, sport: number, dst: Addr, dport: number): number {
     const c = this.encodeLookup(af, dst);
-    if (c < 0) return -1;
-    const s = this.encodeLookup(af, src);
-    if (s < 0) return -1;
-    for (let i = this.buckets[this.hashKey(proto, c, dport) & this.bucketMask]!; i >= 0; i = this.hashNext[i]!) {
-      const fl = this.flags[i]!;
-      if (this.cport[i] !== dport || this.caddr[i] !== c || this.proto[i] !== proto || (fl & CONN_F.TEMPLATE)) continue;
-      if ((this.afBits[i]! & (AF6 | FWM_TEMPLATE)) !== (af === 6 ? AF6 : 0)) continue;
+    if (c < 0 && af === 6) return -1;
+    const sw = this.encodeLookup(af, src);
+    if (sw < 0 && af === 6) return -1;
+    const s = this.s;
+    const key = proto | ((af === 6 ? AF6 : 0) << 8);
+    for (let i = this.buckets[this.hashKey(proto, c, dport) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
+      const o = i * STRIDE;
+      const fl = s[o + FLAGS]!;
+      if (s[o + PORTS]! >>> 16 !== dport || s[o + CADDR] !== c || (s[o + META]! & PROTO_KEY_MASK) !== key ||
+          (fl & CONN_F.TEMPLATE)) continue;
       if ((fl & CONN_F.FWD_MASK) === CONN_F.MASQ) {
-        if (this.daf(i) === af && this.daddr[i] === s && this.dport[i] === sport) return i;
-      } else if (this.vaddr[i] === s && this.vport[i] === sport) {
+        if (this.daf(i) === af && s[o + DADDR] === sw && (s[o + DPORT_MARK]! & 0xffff) === sport) return i;
+      } else if (s[o + VADDR] === sw && (s[o + PORTS]! & 0xffff) === sport) {
         return i;
       }
     }
@@ -433,7 +654,7 @@ export class ConnTable {
     const step = 1 << this.kernelTabBits;
     const list: number[] = [];
     for (let b = kb & this.bucketMask; b < this.buckets.length; b += step) {
-      for (let i = this.buckets[b]!; i >= 0; i = this.hashNext[i]!) list.push(i);
+      for (let i = this.buckets[b]!; i >= 0; i = this.s[i * STRIDE + HNEXT]!) list.push(i);
     }
     for (const i of list) fn(i); // collected first: fn may delete entries
   }
@@ -441,54 +662,82 @@ export class ConnTable {
   /** Every hashed entry, bucket by bucket (the /proc/net/ip_vs_conn walk). */
   forEachHashed(fn: (i: number) => void): void {
     for (let b = 0; b < this.buckets.length; b++) {
-      for (let i = this.buckets[b]!; i >= 0; i = this.hashNext[i]!) fn(i);
+      for (let i = this.buckets[b]!; i >= 0; i = this.s[i * STRIDE + HNEXT]!) fn(i);
     }
   }
 
   /** Every live slot index in slot order (cheap scan for queries). */
   forEachLive(fn: (i: number) => void): void {
-    for (let i = 0; i < this.used; i++) if (this.tSlot[i] !== FREED) fn(i);
+    for (let i = 0; i < this.used; i++) if (this.s[i * STRIDE + TSLOT] !== FREED) fn(i);
   }
 
   get highWater(): number {
     return this.used;
   }
 
-  /** Liveness of every slot below highWater: `FREE_SLOT` marks a free one (for tight scans). */
-  slotStates(): Int32Array {
-    return this.tSlot;
+  // --- timer wheel ---
+  /** Entries linked in the wheel (a pending timer); `count` less this is the live entries disarmed. */
+  get pendingTimers(): number {
+    return this.linked;
   }
 
-  // --- timer wheel ---
+  /** The absolute wheel slot timers are due from: no pending entry sits in an earlier one. */
+  get timerCursor(): number {
+    return this.wheelCursor;
+  }
+
+  /**
+   * The first entry linked at wheel position `s` (an absolute slot; the position holds every
+   * revolution's entries), or -1; follow with `timerNextOf`. An entry linked in an absolute slot
+   * after `timerCursor` expires at or after that slot's start (`timerSlotStart`): `arm` links at
+   * the expiry's slot and moves an entry only earlier, a later expiry waits in its old slot.
+   */
+  timerHeadAt(s: number): number {
+    return this.wheel[s & WHEEL_MASK]!;
+  }
+  timerNextOf(i: number): number {
+    return this.s[i * STRIDE + TNEXT]!;
+  }
+  timerSlotStart(s: number): number {
+    return s * (1 << SLOT_SHIFT);
+  }
+  get timerWheelSlots(): number {
+    return WHEEL_SIZE;
+  }
+
   private timerLink(i: number, slot: number): void {
+    this.linked++;
+    const s = this.s;
     const idx = slot & WHEEL_MASK;
     const head = this.wheel[idx]!;
-    this.tNext[i] = head;
-    this.tPrev[i] = -1;
-    if (head >= 0) this.tPrev[head] = i;
+    s[i * STRIDE + TNEXT] = head;
+    s[i * STRIDE + TPREV] = -1;
+    if (head >= 0) s[head * STRIDE + TPREV] = i;
     this.wheel[idx] = i;
-    this.tSlot[i] = slot;
+    s[i * STRIDE + TSLOT] = slot;
   }
 
   private timerUnlink(i: number): void {
-    const slot = this.tSlot[i]!;
+    const s = this.s, o = i * STRIDE;
+    const slot = s[o + TSLOT]!;
     if (slot < 0) return;
-    const n = this.tNext[i]!, p = this.tPrev[i]!;
-    if (p >= 0) this.tNext[p] = n;
+    this.linked--;
+    const n = s[o + TNEXT]!, p = s[o + TPREV]!;
+    if (p >= 0) s[p * STRIDE + TNEXT] = n;
     else this.wheel[slot & WHEEL_MASK] = n;
-    if (n >= 0) this.tPrev[n] = p;
-    this.tSlot[i] = UNLINKED;
+    if (n >= 0) s[n * STRIDE + TPREV] = p;
+    s[o + TSLOT] = UNLINKED;
   }
 
   /**
    * (Re-)arm an entry's timer to fire at `at`. Moving it later is lazy (only `expires` changes;
    * the wheel moves it when its old slot comes round), so the per-packet re-arm of a busy
-   * connection costs two stores.
+   * connection costs a store and a compare.
    */
   arm(i: number, at: number): void {
     this.expires[i] = at;
     const slot = Math.max(Math.floor(at / (1 << SLOT_SHIFT)), this.wheelCursor);
-    const cur = this.tSlot[i]!;
+    const cur = this.s[i * STRIDE + TSLOT]!;
     if (cur >= 0 && slot >= cur) return;
     this.timerUnlink(i);
     this.timerLink(i, slot);
@@ -496,12 +745,12 @@ export class ConnTable {
 
   /** Whether the entry's timer is pending (armed and not yet fired). */
   timerPending(i: number): boolean {
-    return this.tSlot[i]! >= 0;
+    return this.s[i * STRIDE + TSLOT]! >= 0;
   }
 
   /** Remove from the wheel without freeing (the kernel's del_timer). Returns whether it was pending. */
   disarm(i: number): boolean {
-    if (this.tSlot[i]! < 0) return false;
+    if (this.s[i * STRIDE + TSLOT]! < 0) return false;
     this.timerUnlink(i);
     return true;
   }
@@ -512,20 +761,21 @@ export class ConnTable {
    * expires plus what was lazily re-armed, never the whole table.
    */
   collectDue(now: number, out: number[]): void {
+    const s = this.s;
     const target = Math.floor(now / (1 << SLOT_SHIFT));
     const last = Math.min(target, this.wheelCursor + WHEEL_SIZE - 1);
-    for (let s = this.wheelCursor; s <= last; s++) {
-      const idx = s & WHEEL_MASK;
+    for (let slot = this.wheelCursor; slot <= last; slot++) {
+      const idx = slot & WHEEL_MASK;
       let i = this.wheel[idx]!;
       while (i >= 0) {
-        const next = this.tNext[i]!;
+        const next = s[i * STRIDE + TNEXT]!;
         const exp = this.expires[i]!;
         if (exp <= now) {
           this.timerUnlink(i);
           out.push(i);
         } else {
           const want = Math.floor(exp / (1 << SLOT_SHIFT));
-          if (want !== this.tSlot[i]) {
+          if (want !== s[i * STRIDE + TSLOT]) {
             this.timerUnlink(i);
             this.timerLink(i, Math.max(want, target));
           }

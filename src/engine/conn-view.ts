@@ -52,29 +52,29 @@ class Cursor implements ConnView {
   get id(): ConnId { return this.t.idOf(this.slot); }
   get af(): Af { return this.t.af(this.slot); }
   get daf(): Af { return this.t.daf(this.slot); }
-  get proto(): number { return this.t.proto[this.slot]!; }
-  get flags(): number { return this.t.flags[this.slot]!; }
-  get fwd(): FwdMethod { return FWD_BY_VALUE[this.t.flags[this.slot]! & CONN_F.FWD_MASK] ?? 'masq'; }
-  get template(): boolean { return (this.t.flags[this.slot]! & CONN_F.TEMPLATE) !== 0; }
+  get proto(): number { return this.t.protoOf(this.slot); }
+  get flags(): number { return this.t.flagsOf(this.slot); }
+  get fwd(): FwdMethod { return FWD_BY_VALUE[this.t.flagsOf(this.slot) & CONN_F.FWD_MASK] ?? 'masq'; }
+  get template(): boolean { return (this.t.flagsOf(this.slot) & CONN_F.TEMPLATE) !== 0; }
   get fwmarkTemplate(): boolean { return this.t.isFwmarkTemplate(this.slot); }
-  get state(): number { return this.t.state[this.slot]!; }
+  get state(): number { return this.t.stateOf(this.slot); }
   get caddr(): Addr { return this.t.clientAddr(this.slot); }
-  get cport(): number { return this.t.cport[this.slot]!; }
+  get cport(): number { return this.t.clientPortOf(this.slot); }
   get vaddr(): Addr { return this.t.virtualAddr(this.slot); }
-  get vport(): number { return this.t.vport[this.slot]!; }
+  get vport(): number { return this.t.virtualPortOf(this.slot); }
   get daddr(): Addr { return this.t.destAddr(this.slot); }
-  get dport(): number { return this.t.dport[this.slot]!; }
-  get fwmark(): number { return this.t.fwmark[this.slot]!; }
-  get timeout(): number { return this.t.timeout[this.slot]!; }
+  get dport(): number { return this.t.destPortOf(this.slot); }
+  get fwmark(): number { return this.t.fwmarkOf(this.slot); }
+  get timeout(): number { return this.t.timeoutOf(this.slot); }
   get expires(): number { return this.t.expires[this.slot]!; }
   get inPkts(): number { return this.t.inPkts[this.slot]!; }
-  get outPkts(): number { return this.t.outPkts[this.slot]!; }
+  get outPkts(): number { return this.t.outPktsOf(this.slot); }
   get control(): ConnId {
-    const c = this.t.control[this.slot]!;
+    const c = this.t.controlOf(this.slot);
     return c >= 0 ? this.t.idOf(c) : -1;
   }
-  get nControl(): number { return this.t.nControl[this.slot]!; }
-  get destId(): number { return this.t.dest[this.slot]!; }
+  get nControl(): number { return this.t.nControlOf(this.slot); }
+  get destId(): number { return this.t.destIdOf(this.slot); }
 }
 
 /** Counts, lookups and iteration over the connection table, by id. */

@@ -7,7 +7,6 @@ import {
   CONN_DEFER_TIMEOUT, CONN_F, CONN_INITIAL_TIMEOUT, CTPL_S, DEST_F, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SECOND,
   SVC_F,
 } from './constants.js';
-import type {NewConn} from './conn-table.js';
 import type {ConnId} from './conn-view.js';
 import {DBG} from './debug-log.js';
 import {TCP_STATE, TCP_STATE_NAMES} from './proto/tcp.js';
@@ -20,19 +19,25 @@ export abstract class IpvsConn extends IpvsNetns {
   protected connNew(af: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number,
     dest: Dest | null, dport: number, flags: number, fwmark: number, fwmarkTemplate = false): number {
     const daddr: Addr = dest ? dest.addr : (af === 4 ? 0 : '::');
-    return this.createConn({af, daf: dest ? dest.af : af, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark,
-      fwmarkTemplate, dest: -1}, dest, '');
+    return this.createConn(af, dest ? dest.af : af, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark,
+      fwmarkTemplate, dest, '');
   }
 
-  /** The common part of ip_vs_conn_new: allocate and hash, bind the dest, arm the first 3 s timer. */
-  protected createConn(c: NewConn, dest: Dest | null, note: string): number {
+  /**
+   * The common part of ip_vs_conn_new: allocate and hash, bind the dest, arm the first 3 s timer.
+   * The fields come as arguments: the packet path builds no object per connection.
+   */
+  protected createConn(af: Af, daf: Af, proto: number, caddr: Addr, cport: number, vaddr: Addr, vport: number,
+    daddr: Addr, dport: number, connFlags: number, fwmark: number, fwmarkTemplate: boolean, dest: Dest | null,
+    note: string): number {
     const t = this.table;
-    // c is the caller's fresh literal: adjusting it in place spares an allocation per connection
-    const flags = c.flags = this.tunables.v.conntrack ? c.flags | CONN_F.NFCT : c.flags;
-    const i = t.create(c, this.now, !(flags & CONN_F.ONE_PACKET)); // bindDest sets the dest
+    const flags = this.tunables.v.conntrack ? connFlags | CONN_F.NFCT : connFlags;
+    // bindDest sets the dest
+    const i = t.createEntry(af, daf, proto, caddr, cport, vaddr, vport, daddr, dport, flags, fwmark, fwmarkTemplate, -1,
+      this.now, !(flags & CONN_F.ONE_PACKET));
     if (dest) this.bindDest(i, dest);
     this.tally[this.tallyIndex(i)]!++;
-    t.timeout[i] = CONN_INITIAL_TIMEOUT;
+    t.setTimeout(i, CONN_INITIAL_TIMEOUT);
     t.arm(i, this.now + CONN_INITIAL_TIMEOUT);
     if (!(flags & CONN_F.TEMPLATE)) this.counters.connsCreated++;
     if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `${note}new conn ${this.labelOf(i)}`);
@@ -43,16 +48,16 @@ export abstract class IpvsConn extends IpvsNetns {
   protected bindDest(i: number, dest: Dest): void {
     const t = this.table;
     let connFlags = dest.connFlags;
-    if (t.proto[i] !== IPPROTO_UDP) connFlags &= ~CONN_F.ONE_PACKET;
-    if (t.flags[i]! & CONN_F.SYNC) {
-      if (!(t.flags[i]! & CONN_F.TEMPLATE)) connFlags &= ~CONN_F.INACTIVE;
-      t.flags[i] &= ~(CONN_F.FWD_MASK | CONN_F.NOOUTPUT);
+    if (t.protoOf(i) !== IPPROTO_UDP) connFlags &= ~CONN_F.ONE_PACKET;
+    if (t.flagsOf(i) & CONN_F.SYNC) {
+      if (!(t.flagsOf(i) & CONN_F.TEMPLATE)) connFlags &= ~CONN_F.INACTIVE;
+      t.setFlags(i, t.flagsOf(i) & ~(CONN_F.FWD_MASK | CONN_F.NOOUTPUT));
     }
-    t.flags[i] |= connFlags;
-    t.dest[i] = dest.id;
+    t.setFlags(i, t.flagsOf(i) | connFlags);
+    t.setDestId(i, dest.id);
     dest.refs++;
-    if (t.flags[i]! & CONN_F.TEMPLATE) dest.persistConns++;
-    else if (t.flags[i]! & CONN_F.INACTIVE) dest.inactConns++;
+    if (t.flagsOf(i) & CONN_F.TEMPLATE) dest.persistConns++;
+    else if (t.flagsOf(i) & CONN_F.INACTIVE) dest.inactConns++;
     else dest.activeConns++;
     if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold) {
       dest.flags |= DEST_F.OVERLOAD;
@@ -64,8 +69,8 @@ export abstract class IpvsConn extends IpvsNetns {
     const t = this.table;
     const dest = this.destOfSlot(i);
     if (!dest) return;
-    if (t.flags[i]! & CONN_F.TEMPLATE) dest.persistConns--;
-    else if (t.flags[i]! & CONN_F.INACTIVE) dest.inactConns--;
+    if (t.flagsOf(i) & CONN_F.TEMPLATE) dest.persistConns--;
+    else if (t.flagsOf(i) & CONN_F.INACTIVE) dest.inactConns--;
     else dest.activeConns--;
     const total = dest.activeConns + dest.inactConns;
     if (dest.lThreshold !== 0) {
@@ -76,43 +81,42 @@ export abstract class IpvsConn extends IpvsNetns {
       dest.flags &= ~DEST_F.OVERLOAD;
     }
     dest.refs--;
-    t.dest[i] = -1;
+    t.setDestId(i, -1);
   }
 
   /** ip_vs_conn_put: re-arm the timer to now + timeout; a ONE_PACKET entry expires at once. */
   protected connPut(cp: number): void {
     const t = this.table;
-    if (t.flags[cp]! & CONN_F.ONE_PACKET) {
+    if (t.flagsOf(cp) & CONN_F.ONE_PACKET) {
       this.expireEntry(cp, this.now);
       return;
     }
-    t.arm(cp, this.now + t.timeout[cp]!);
+    t.arm(cp, this.now + t.timeoutOf(cp));
   }
 
   protected expireEntry(i: number, firedAt: number): void {
     const t = this.table;
-    if (t.nControl[i]! > 0) {
+    if (t.nControlOf(i) > 0) {
       // Still controls others: expire later, in 60-second steps, and the timeout stays 60 s.
-      t.timeout[i] = CONN_DEFER_TIMEOUT;
+      t.setTimeout(i, CONN_DEFER_TIMEOUT);
       if (this.syncState & SYNC_STATE.MASTER) this.callSyncHook(i, this.tunables.v.sync_threshold!);
       t.arm(i, firedAt + CONN_DEFER_TIMEOUT);
-      if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `delayed: conn ${this.labelOf(i)} controls ${t.nControl[i]}`);
+      if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `delayed: conn ${this.labelOf(i)} controls ${t.nControlOf(i)}`);
       return;
     }
-    const ctl = t.control[i]!;
+    const ctl = t.controlOf(i);
     if (ctl >= 0) {
-      const hasRef = t.timeout[i] === 0;
-      t.nControl[ctl]!--;
-      t.control[i] = -1;
-      if (hasRef && t.nControl[ctl] === 0 &&
-          (!(t.flags[ctl]! & CONN_F.TEMPLATE) || !(t.state[ctl]! & CTPL_S.ASSURED))) {
+      const hasRef = t.timeoutOf(i) === 0;
+      t.setControl(i, -1);
+      if (hasRef && t.nControlOf(ctl) === 0 &&
+          (!(t.flagsOf(ctl) & CONN_F.TEMPLATE) || !(t.stateOf(ctl) & CTPL_S.ASSURED))) {
         if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, 'drop controlling connection');
         this.connDel(ctl);
       }
     }
     if (this.dbg(DBG.CONN)) this.log.put(this.now, DBG.CONN, `expire conn ${this.labelOf(i)}`);
     this.unbindDest(i);
-    if (!(t.flags[i]! & CONN_F.TEMPLATE)) this.counters.connsExpired++;
+    if (!(t.flagsOf(i) & CONN_F.TEMPLATE)) this.counters.connsExpired++;
     this.tally[this.tallyIndex(i)]!--;
     t.free(i);
   }
@@ -127,7 +131,7 @@ export abstract class IpvsConn extends IpvsNetns {
   protected connDel(i: number): void {
     const t = this.table;
     if (!t.isLive(i) || !t.disarm(i)) return;
-    if (t.control[i]! >= 0) t.timeout[i] = 0;
+    if (t.controlOf(i) >= 0) t.setTimeout(i, 0);
     this.expireEntry(i, this.now);
   }
 
@@ -157,7 +161,7 @@ export abstract class IpvsConn extends IpvsNetns {
     for (let r = 0; r < rounds; r++) {
       const bucket = this.rng.u32() & mask;
       t.forEachInKernelBucket(bucket, (i) => {
-        if (!t.isLive(i) || t.nControl[i]! > 0) return;
+        if (!t.isLive(i) || t.nControlOf(i) > 0) return;
         const cause = this.dropEntryCause(i);
         if (cause === null) return;
         if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `drop connection ${this.labelOf(i)} (${cause})`);
@@ -170,13 +174,13 @@ export abstract class IpvsConn extends IpvsNetns {
   /** The eligibility rules of ip_vs_random_dropentry; returns the cause or null to keep. */
   protected dropEntryCause(i: number): string | null {
     const t = this.table;
-    const fl = t.flags[i]!;
+    const fl = t.flagsOf(i);
     if (fl & CONN_F.TEMPLATE) {
       const dest = this.destOfSlot(i);
       if (dest && dest.svc.flags & SVC_F.ONEPACKET) return this.todropEntry(i) ? 'template' : null;
-      return t.state[i]! & CTPL_S.ASSURED ? null : 'template';
+      return t.stateOf(i) & CTPL_S.ASSURED ? null : 'template';
     }
-    const proto = t.proto[i]!, st = t.state[i]!;
+    const proto = t.protoOf(i), st = t.stateOf(i);
     if (proto === IPPROTO_TCP) {
       if (st === TCP_STATE.SYN_RECV || st === TCP_STATE.SYNACK) return TCP_STATE_NAMES[st]!;
       if (st === TCP_STATE.ESTABLISHED) return this.todropEntry(i) ? 'ESTABLISHED' : null;
@@ -193,7 +197,7 @@ export abstract class IpvsConn extends IpvsNetns {
   /** todrop_entry: idle >= 60 s since the timer was last armed, then the per-count rate gate. */
   protected todropEntry(i: number): boolean {
     const t = this.table;
-    if (t.timeout[i]! + this.now < t.expires[i]! + 60 * SECOND) return false;
+    if (t.timeoutOf(i) + this.now < t.expires[i]! + 60 * SECOND) return false;
     return this.defense.todropEntry(t.inPkts[i]!);
   }
 
@@ -203,15 +207,15 @@ export abstract class IpvsConn extends IpvsNetns {
     const victims: number[] = [];
     t.forEachHashed((i) => {
       const d = this.destOfSlot(i);
-      if (!d || d.flags & DEST_F.AVAILABLE || t.nControl[i]! > 0) return;
+      if (!d || d.flags & DEST_F.AVAILABLE || t.nControlOf(i) > 0) return;
       victims.push(i);
     });
     for (const i of victims) {
-      if (!t.isLive(i) || t.nControl[i]! > 0) continue;
-      const ctl = t.control[i]!;
+      if (!t.isLive(i) || t.nControlOf(i) > 0) continue;
+      const ctl = t.controlOf(i);
       if (this.dbg(DBG.DROP_ENTRY)) this.log.put(this.now, DBG.DROP_ENTRY, `del connection ${this.labelOf(i)} (destination gone)`);
       this.connDel(i);
-      if (ctl >= 0 && t.isLive(ctl) && t.nControl[ctl] === 0) this.connDel(ctl);
+      if (ctl >= 0 && t.isLive(ctl) && t.nControlOf(ctl) === 0) this.connDel(ctl);
     }
   }
 
@@ -239,12 +243,13 @@ export abstract class IpvsConn extends IpvsNetns {
     af: Af; proto: number; caddr: Addr; cport: number; vaddr: Addr; vport: number; daddr: Addr; dport: number;
     flags: number; fwmark: number; fwmarkTemplate: boolean;
   }, dest: Dest | null): number {
-    return this.createConn({...c, daf: c.af, dest: -1}, dest, 'BACKUP, ');
+    return this.createConn(c.af, c.af, c.proto, c.caddr, c.cport, c.vaddr, c.vport, c.daddr, c.dport, c.flags, c.fwmark,
+      c.fwmarkTemplate, dest, 'BACKUP, ');
   }
 
   /** ip_vs_try_bind_dest's binding step: bind an unbound entry (counters, flags from the dest). */
   syncBindDest(i: number, dest: Dest): void {
-    if (this.table.dest[i]! >= 0) return;
+    if (this.table.destIdOf(i) >= 0) return;
     this.bindDest(i, dest);
   }
 
@@ -252,7 +257,7 @@ export abstract class IpvsConn extends IpvsNetns {
   syncSetState(i: number, state: number): void {
     const t = this.table;
     this.tally[this.tallyIndex(i)]!--;
-    t.state[i] = state;
+    t.setState(i, state);
     this.tally[this.tallyIndex(i)]!++;
   }
 

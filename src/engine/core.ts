@@ -48,11 +48,11 @@ export abstract class IpvsCore extends IpvsXmit {
         oldCt = this.ctConfirmed(cp);
       } else if (this.tunables.v.conn_reuse_mode && this.isNewConnExpected(cp, this.tunables.v.conn_reuse_mode!)) {
         oldCt = this.ctConfirmed(cp);
-        resched = t.nControl[cp] === 0 ? true : !oldCt;
+        resched = t.nControlOf(cp) === 0 ? true : !oldCt;
       }
       if (resched) {
-        if (!oldCt) t.flags[cp] &= ~CONN_F.NFCT;
-        if (t.nControl[cp] === 0) this.expireNow(cp);
+        if (!oldCt) t.setFlags(cp, t.flagsOf(cp) & ~CONN_F.NFCT);
+        if (t.nControlOf(cp) === 0) this.expireNow(cp);
         if (oldCt) return this.setVerdict('drop', 'conntrack-reuse');
         cp = -1;
       }
@@ -64,7 +64,7 @@ export abstract class IpvsCore extends IpvsXmit {
         // Destination removed (ip_vs_core.c, ip_vs_in: expire_nodest_conn)
         if (this.tunables.v.expire_nodest_conn) {
           const oldCt = this.ctConfirmed(cp);
-          if (!oldCt) t.flags[cp] &= ~CONN_F.NFCT;
+          if (!oldCt) t.setFlags(cp, t.flagsOf(cp) & ~CONN_F.NFCT);
           this.expireNow(cp);
           if (oldCt) return this.setVerdict('drop', 'conntrack-reuse');
           cp = -1;
@@ -91,14 +91,14 @@ export abstract class IpvsCore extends IpvsXmit {
     this.inStats(dest, p.len);
     this.setState(cp, DIR.INPUT, p);
     const created = this.verdict.created;
-    const fl = t.flags[cp]!;
+    const fl = t.flagsOf(cp);
     const v = this.transmit(cp, p, dest);
     this.verdict.created = created;
     let pkts: number;
     if (fl & CONN_F.ONE_PACKET) pkts = this.tunables.v.sync_threshold!;
     else pkts = ++t.inPkts[cp]!;
     if (this.syncState & SYNC_STATE.MASTER) this.callSyncHook(cp, pkts);
-    else if (fl & CONN_F.ONE_PACKET && t.control[cp]! >= 0) t.inPkts[t.control[cp]!]!++;
+    else if (fl & CONN_F.ONE_PACKET && t.controlOf(cp) >= 0) t.inPkts[t.controlOf(cp)]!++;
     this.connPut(cp);
     return v;
   }
@@ -117,12 +117,12 @@ export abstract class IpvsCore extends IpvsXmit {
   /** is_new_conn_expected. */
   protected isNewConnExpected(cp: number, mode: number): boolean {
     const t = this.table;
-    if (t.control[cp]! >= 0) return false;
-    const st = t.state[cp]!;
-    switch (t.proto[cp]) {
+    if (t.controlOf(cp) >= 0) return false;
+    const st = t.stateOf(cp);
+    switch (t.protoOf(cp)) {
       case IPPROTO_TCP:
         return st === TCP_STATE.TIME_WAIT || st === TCP_STATE.CLOSE ||
-          ((mode & 2) !== 0 && st === TCP_STATE.FIN_WAIT && (t.flags[cp]! & CONN_F.NOOUTPUT) !== 0);
+          ((mode & 2) !== 0 && st === TCP_STATE.FIN_WAIT && (t.flagsOf(cp) & CONN_F.NOOUTPUT) !== 0);
       case IPPROTO_SCTP:
         return st === SCTP_STATE.CLOSED;
       default:
@@ -138,10 +138,10 @@ export abstract class IpvsCore extends IpvsXmit {
    */
   protected ctConfirmed(cp: number): boolean {
     const t = this.table;
-    if (!(t.flags[cp]! & CONN_F.NFCT) || this.ftpServices === 0) return false;
-    const st = t.state[cp]!;
-    if (t.proto[cp] === IPPROTO_TCP && (st === TCP_STATE.TIME_WAIT || st === TCP_STATE.CLOSE) &&
-        t.ctInfo[cp]! & (CT_FIN | CT_RST_CLIENT)) {
+    if (!(t.flagsOf(cp) & CONN_F.NFCT) || this.ftpServices === 0) return false;
+    const st = t.stateOf(cp);
+    if (t.protoOf(cp) === IPPROTO_TCP && (st === TCP_STATE.TIME_WAIT || st === TCP_STATE.CLOSE) &&
+        t.ctInfoOf(cp) & (CT_FIN | CT_RST_CLIENT)) {
       return false;
     }
     return true;
@@ -240,7 +240,7 @@ export abstract class IpvsCore extends IpvsXmit {
       if (!dest) return -1;
       const dport = svc.key.kind === 'addr' && p.dport === svcPort && svcPort !== FTPPORT ? dest.port : 0;
       ct = this.connNew(p.af, tplProto, snet, 0, tplVaddr, tplVport, dest, dport, CONN_F.TEMPLATE, p.fwmark, fwmarkKey);
-      t.timeout[ct] = svc.timeout;
+      t.setTimeout(ct, svc.timeout);
       if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `new template ${this.labelOf(ct)}`);
     } else {
       dest = this.destOfSlot(ct)!;
@@ -249,8 +249,7 @@ export abstract class IpvsCore extends IpvsXmit {
     if (svc.key.kind === 'addr' && p.dport === svcPort && dest.port) dport = dest.port;
     const flags = svc.flags & SVC_F.ONEPACKET && p.proto === IPPROTO_UDP ? CONN_F.ONE_PACKET : 0;
     const cp = this.connNew(p.af, p.proto, p.src, p.sport, p.dst, p.dport, dest, dport, flags, p.fwmark);
-    t.control[cp] = ct;
-    t.nControl[ct]!++;
+    t.setControl(cp, ct);
     this.connPut(ct); // re-arms the template with its own timeout
     this.connStats(svc, dest);
     return cp;
@@ -262,12 +261,8 @@ export abstract class IpvsCore extends IpvsXmit {
     const dest = this.destOfSlot(ct);
     const quiescent = dest !== null && this.tunables.v.expire_quiescent_template !== 0 && dest.weight === 0;
     if (!dest || !(dest.flags & DEST_F.AVAILABLE) || quiescent || (cdest && dest !== cdest)) {
-      if (t.vport[ct] !== 0xffff) {
-        t.rehash(ct, () => {
-          t.dport[ct] = 0xffff;
-          t.vport[ct] = 0xffff;
-          t.cport[ct] = 0;
-        });
+      if (t.virtualPortOf(ct) !== 0xffff) {
+        t.setPorts(ct, 0, 0xffff, 0xffff);
       }
       if (this.dbg(DBG.BIND)) this.log.put(this.now, DBG.BIND, `template ${this.labelOf(ct)} invalidated`);
       return false;
@@ -322,22 +317,22 @@ export abstract class IpvsCore extends IpvsXmit {
 
   protected setState(cp: number, dir: number, p: Packet): void {
     const t = this.table;
-    const proto = t.proto[cp]!;
+    const proto = t.protoOf(cp);
     if (proto === IPPROTO_UDP) {
-      t.timeout[cp] = this.timeouts.udp[0]!;
+      t.setTimeout(cp, this.timeouts.udp[0]!);
       if (dir === DIR.OUTPUT) this.assureController(cp);
       return;
     }
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_SCTP) return;
     let d = dir;
-    if (t.flags[cp]! & CONN_F.NOOUTPUT) {
-      if (dir === DIR.OUTPUT) t.flags[cp] &= ~CONN_F.NOOUTPUT;
+    if (t.flagsOf(cp) & CONN_F.NOOUTPUT) {
+      if (dir === DIR.OUTPUT) t.setFlags(cp, t.flagsOf(cp) & ~CONN_F.NOOUTPUT);
       else d = DIR.INPUT_ONLY;
     }
-    const cur = t.state[cp]!;
+    const cur = t.stateOf(cp);
     let next: number, active: readonly boolean[], timeouts: readonly number[], names: readonly string[], established: number;
     if (proto === IPPROTO_TCP) {
-      if (t.flags[cp]! & CONN_F.NFCT) this.trackConntrack(cp, dir, p.tcpFlags);
+      if (t.flagsOf(cp) & CONN_F.NFCT) this.trackConntrack(cp, dir, p.tcpFlags);
       next = tcpNextState(this.defense.secureTable, d, p.tcpFlags, cur);
       active = TCP_ACTIVE; timeouts = this.timeouts.tcp; names = TCP_STATE_NAMES; established = TCP_STATE.ESTABLISHED;
     } else {
@@ -347,15 +342,15 @@ export abstract class IpvsCore extends IpvsXmit {
     if (next !== cur) {
       const dest = this.destOfSlot(cp);
       if (dest) {
-        const inactive = (t.flags[cp]! & CONN_F.INACTIVE) !== 0;
+        const inactive = (t.flagsOf(cp) & CONN_F.INACTIVE) !== 0;
         if (!inactive && !active[next]) {
           dest.activeConns--;
           dest.inactConns++;
-          t.flags[cp] |= CONN_F.INACTIVE;
+          t.setFlags(cp, t.flagsOf(cp) | CONN_F.INACTIVE);
         } else if (inactive && active[next]) {
           dest.activeConns++;
           dest.inactConns--;
-          t.flags[cp] &= ~CONN_F.INACTIVE;
+          t.setFlags(cp, t.flagsOf(cp) & ~CONN_F.INACTIVE);
         }
       }
       if (next === established) this.assureController(cp);
@@ -364,30 +359,30 @@ export abstract class IpvsCore extends IpvsXmit {
     }
     if (next !== cur) {
       this.tally[this.tallyIndex(cp)]!--;
-      t.state[cp] = next;
+      t.setState(cp, next);
       this.tally[this.tallyIndex(cp)]!++;
     }
-    t.timeout[cp] = timeouts[next]!;
+    t.setTimeout(cp, timeouts[next]!);
   }
 
   /** ip_vs_control_assure_ct: mark the controlling template ASSURED. */
   protected assureController(cp: number): void {
     const t = this.table;
-    const ct = t.control[cp]!;
-    if (ct >= 0 && t.flags[ct]! & CONN_F.TEMPLATE && !(t.state[ct]! & CTPL_S.ASSURED)) {
+    const ct = t.controlOf(cp);
+    if (ct >= 0 && t.flagsOf(ct) & CONN_F.TEMPLATE && !(t.stateOf(ct) & CTPL_S.ASSURED)) {
       this.tally[TALLY_TPL]!--;
-      t.state[ct] |= CTPL_S.ASSURED;
+      t.setState(ct, t.stateOf(ct) | CTPL_S.ASSURED);
       this.tally[TALLY_TPL + 1]!++;
     }
   }
 
   protected trackConntrack(cp: number, dir: number, flags: number): void {
     const t = this.table;
-    let ct = t.ctInfo[cp]!;
+    let ct = t.ctInfoOf(cp);
     if (flags & TCP_FLAG.FIN) ct |= CT_FIN;
     if (flags & TCP_FLAG.RST) ct = (ct & CT_FIN) | (dir === DIR.OUTPUT ? CT_RST_SERVER : CT_RST_CLIENT);
     else ct &= CT_FIN;
-    t.ctInfo[cp] = ct;
+    t.setCtInfo(cp, ct);
   }
 
   /** A packet from a real server (or the VIP for DR/TUN replies routed back) to a client. */
@@ -406,7 +401,7 @@ export abstract class IpvsCore extends IpvsXmit {
       const dest = this.destOfSlot(cp);
       this.outStats(dest, p.len);
       this.setState(cp, DIR.OUTPUT, p);
-      t.outPkts[cp]!++;
+      t.countOutPkt(cp);
       const v = this.setVerdict('forward', '', cp, dest);
       this.connPut(cp);
       return v;
@@ -444,7 +439,7 @@ export abstract class IpvsCore extends IpvsXmit {
       if (r < 0) return this.verdict;
       cp = r;
       this.verdict.created = true;
-      this.table.arm(cp, this.now + this.table.timeout[cp]!);
+      this.table.arm(cp, this.now + this.table.timeoutOf(cp));
     }
     if (!p.icmp!.checksumOk) return this.setVerdict('drop', 'icmp-bad-checksum', cp);
     const dest = this.destOfSlot(cp);
@@ -459,7 +454,7 @@ export abstract class IpvsCore extends IpvsXmit {
     // The embedded packet went client -> real server (or VIP); find it as a reply would be found.
     const cp = this.table.outLookup(inner.af, inner.proto, inner.dst, inner.dport, inner.src, inner.sport);
     if (cp < 0) return this.setVerdict('accept', 'icmp-unrelated');
-    if ((this.table.flags[cp]! & CONN_F.FWD_MASK) === CONN_F.MASQ && !p.icmp!.checksumOk) {
+    if ((this.table.flagsOf(cp) & CONN_F.FWD_MASK) === CONN_F.MASQ && !p.icmp!.checksumOk) {
       return this.setVerdict('drop', 'icmp-bad-checksum', cp);
     }
     const dest = this.destOfSlot(cp);

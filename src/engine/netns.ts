@@ -280,16 +280,16 @@ export abstract class IpvsNetns {
 
   protected labelOf(i: number): string {
     const t = this.table;
-    const proto = t.proto[i] === IPPROTO_IP ? 'IP' : (PROTO_NAME[t.proto[i]!] ?? String(t.proto[i])).toUpperCase();
-    const v = t.isFwmarkTemplate(i) ? `FWM ${t.vaddr[i]}` : formatAddrPort(t.virtualAddr(i), t.vport[i]!);
-    return `${proto} ${formatAddrPort(t.clientAddr(i), t.cport[i]!)} -> ${v} -> ${formatAddrPort(t.destAddr(i), t.dport[i]!)}`;
+    const proto = t.protoOf(i) === IPPROTO_IP ? 'IP' : (PROTO_NAME[t.protoOf(i)] ?? String(t.protoOf(i))).toUpperCase();
+    const v = t.isFwmarkTemplate(i) ? `FWM ${t.virtualAddr(i)}` : formatAddrPort(t.virtualAddr(i), t.virtualPortOf(i));
+    return `${proto} ${formatAddrPort(t.clientAddr(i), t.clientPortOf(i))} -> ${v} -> ${formatAddrPort(t.destAddr(i), t.destPortOf(i))}`;
   }
 
   protected stateNameOf(i: number): string {
     const t = this.table;
-    const st = t.state[i]!;
-    if (t.flags[i]! & CONN_F.TEMPLATE) return st & CTPL_S.ASSURED ? 'ASSURED' : 'NONE';
-    switch (t.proto[i]) {
+    const st = t.stateOf(i);
+    if (t.flagsOf(i) & CONN_F.TEMPLATE) return st & CTPL_S.ASSURED ? 'ASSURED' : 'NONE';
+    switch (t.protoOf(i)) {
       case IPPROTO_TCP: return TCP_STATE_NAMES[st] ?? 'ERR!';
       case IPPROTO_UDP: return UDP_STATE_NAMES[st] ?? 'ERR!';
       case IPPROTO_SCTP: return SCTP_STATE_NAMES[st] ?? 'ERR!';
@@ -299,15 +299,15 @@ export abstract class IpvsNetns {
 
   /** The destination of the entry in slot `i` (engine-internal: slots, not ids). */
   destOfSlot(i: number): Dest | null {
-    const id = this.table.dest[i]!;
+    const id = this.table.destIdOf(i);
     return id >= 0 ? this.dests[id] ?? null : null;
   }
 
   protected tallyIndex(i: number): number {
     const t = this.table;
-    if (t.flags[i]! & CONN_F.TEMPLATE) return TALLY_TPL + (t.state[i]! & CTPL_S.ASSURED);
-    const st = t.state[i]!;
-    switch (t.proto[i]) {
+    if (t.flagsOf(i) & CONN_F.TEMPLATE) return TALLY_TPL + (t.stateOf(i) & CTPL_S.ASSURED);
+    const st = t.stateOf(i);
+    switch (t.protoOf(i)) {
       case IPPROTO_TCP: return TALLY_TCP + Math.min(st, 11);
       case IPPROTO_UDP: return TALLY_UDP + Math.min(st, 1);
       default: return TALLY_SCTP + Math.min(st, 14);

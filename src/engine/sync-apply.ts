@@ -63,8 +63,8 @@ function templateLookup(e: Engine, c: SyncConn, fwm: boolean, vaddr: Addr): numb
   // them. The table has no keyed lookup for those, so walk it (rare by construction).
   let found = -1;
   t.forEachHashed((i) => {
-    if (found >= 0 || !(t.flags[i]! & CONN_F.TEMPLATE)) return;
-    if (t.proto[i] !== c.proto || t.cport[i] !== c.cport || t.vport[i] !== c.vport) return;
+    if (found >= 0 || !(t.flagsOf(i) & CONN_F.TEMPLATE)) return;
+    if (t.protoOf(i) !== c.proto || t.clientPortOf(i) !== c.cport || t.virtualPortOf(i) !== c.vport) return;
     if (t.af(i) !== c.af || t.isFwmarkTemplate(i) !== fwm) return;
     if (!sameAddr(t.clientAddr(i), c.caddr) || !sameAddr(t.virtualAddr(i), vaddr)) return;
     found = i;
@@ -99,7 +99,7 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
 
   if (!tpl) {
     cp = t.inLookup(c.af, c.proto, c.caddr, c.cport, vaddr, c.vport);
-    if (cp >= 0 && (t.dport[cp] !== c.dport || t.daf(cp) !== c.af || !sameAddr(t.destAddr(cp), c.daddr))) {
+    if (cp >= 0 && (t.destPortOf(cp) !== c.dport || t.daf(cp) !== c.af || !sameAddr(t.destAddr(cp), c.daddr))) {
       if (!(flags & CONN_F.INACTIVE)) {
         e.syncExpireNow(cp);
         cp = -1;
@@ -114,7 +114,7 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
 
   if (cp >= 0) {
     const dest = e.destOfSlot(cp);
-    if ((t.flags[cp]! ^ flags) & CONN_F.INACTIVE && !tpl && dest) {
+    if ((t.flagsOf(cp) ^ flags) & CONN_F.INACTIVE && !tpl && dest) {
       if (flags & CONN_F.INACTIVE) {
         dest.activeConns--;
         dest.inactConns++;
@@ -123,11 +123,11 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
         dest.inactConns--;
       }
     }
-    t.flags[cp] = ((flags & CONN_F.BACKUP_UPD_MASK) | (t.flags[cp]! & ~CONN_F.BACKUP_UPD_MASK)) >>> 0;
+    t.setFlags(cp, ((flags & CONN_F.BACKUP_UPD_MASK) | (t.flagsOf(cp) & ~CONN_F.BACKUP_UPD_MASK)) >>> 0);
     if (!dest) {
       // ip_vs_try_bind_dest: with the entry's own fields
-      const d = syncFindDest(e, t.af(cp), t.destAddr(cp), t.dport[cp]!, t.virtualAddr(cp), t.vport[cp]!,
-        t.proto[cp]!, t.fwmark[cp]!, t.flags[cp]!);
+      const d = syncFindDest(e, t.af(cp), t.destAddr(cp), t.destPortOf(cp), t.virtualAddr(cp), t.virtualPortOf(cp),
+        t.protoOf(cp), t.fwmarkOf(cp), t.flagsOf(cp));
       if (d) e.syncBindDest(cp, d);
     }
   } else {
@@ -141,7 +141,7 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
 
   t.inPkts[cp] = e.tunables.v.sync_threshold ?? 0;
   e.syncSetState(cp, c.state);
-  t.oldState[cp] = t.state[cp]!;
+  t.setOldState(cp, t.stateOf(cp));
   let timeout: number;
   if (timeoutS) {
     timeout = Math.min(timeoutS, SYNC_MAX_TIMEOUT_S) * HZ;
@@ -149,8 +149,8 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
     const pt = tpl ? undefined : protocolTimeout(e, c.proto, c.state);
     timeout = pt ?? SYNC_TEMPLATE_TIMEOUT;
   }
-  t.timeout[cp] = timeout;
-  const onePacket = (t.flags[cp]! & CONN_F.ONE_PACKET) !== 0;
+  t.setTimeout(cp, timeout);
+  const onePacket = (t.flagsOf(cp) & CONN_F.ONE_PACKET) !== 0;
   e.syncPut(cp);
   return {outcome, conn: onePacket ? -1 : cp};
 }

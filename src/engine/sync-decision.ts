@@ -21,9 +21,9 @@ const MAX_CHAIN = 16;
 /** in_persistence: controlled, at any depth, by a persistence template. */
 function inPersistence(e: Engine, i: number): boolean {
   const t = e.table;
-  let c = t.control[i]!;
-  for (let n = 0; c >= 0 && n < MAX_CHAIN; n++, c = t.control[c]!) {
-    if (t.flags[c]! & CONN_F.TEMPLATE) return true;
+  let c = t.controlOf(i);
+  for (let n = 0; c >= 0 && n < MAX_CHAIN; n++, c = t.controlOf(c)) {
+    if (t.flagsOf(c) & CONN_F.TEMPLATE) return true;
   }
   return false;
 }
@@ -41,12 +41,12 @@ function floor4(x: number): number {
 export function syncConnNeeded(e: Engine, i: number, pkts: number): boolean {
   const t = e.table;
   const v = e.tunables.v;
-  const orig = t.syncEnd[i]!;
   const now = e.now;
-  const timeout = t.timeout[i]!;
+  const orig = t.syncEndOf(i);
+  const timeout = t.timeoutOf(i);
   let n = floor4(now + timeout);
-  const flags = t.flags[i]!;
-  const state = t.state[i]!;
+  const flags = t.flagsOf(i);
+  const state = t.stateOf(i);
   let force = false;
 
   set: {
@@ -54,13 +54,13 @@ export function syncConnNeeded(e: Engine, i: number, pkts: number): boolean {
       force = false;
     } else if (v.sync_persist_mode && inPersistence(e, i)) {
       return false;
-    } else if (t.proto[i] === IPPROTO_TCP) {
+    } else if (t.protoOf(i) === IPPROTO_TCP) {
       if (!((1 << state) & TCP_SYNC_STATES)) return false;
-      force = state !== t.oldState[i];
+      force = state !== t.oldStateOf(i);
       if (force && state !== TCP_STATE.ESTABLISHED) break set;
-    } else if (t.proto[i] === IPPROTO_SCTP) {
+    } else if (t.protoOf(i) === IPPROTO_SCTP) {
       if (!((1 << state) & SCTP_SYNC_STATES)) return false;
-      force = state !== t.oldState[i];
+      force = state !== t.oldStateOf(i);
       if (force && state !== SCTP_STATE.ESTABLISHED) break set;
     } else {
       force = false;
@@ -87,8 +87,8 @@ export function syncConnNeeded(e: Engine, i: number, pkts: number): boolean {
     }
   }
   // SET: single writer, so the compare-and-swap always succeeds and the answer is always yes.
-  t.oldState[i] = state;
-  t.syncEnd[i] = n;
+  t.setOldState(i, state);
+  t.setSyncEnd(i, n);
   return true;
 }
 
@@ -111,15 +111,15 @@ export function syncConnEntries(e: Engine, i: number, pkts: number, version: num
   let p = pkts;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
     if (version === 0) {
-      if (t.af(cp) !== 4 || t.flags[cp]! & CONN_F.ONE_PACKET) break;
+      if (t.af(cp) !== 4 || t.flagsOf(cp) & CONN_F.ONE_PACKET) break;
       if (!syncConnNeeded(e, cp, p)) break;
       out.push(cp);
-    } else if (depth > 0 || !(t.flags[cp]! & CONN_F.ONE_PACKET)) {
+    } else if (depth > 0 || !(t.flagsOf(cp) & CONN_F.ONE_PACKET)) {
       if (syncConnNeeded(e, cp, p)) out.push(cp);
     }
-    const ctl = t.control[cp]!;
+    const ctl = t.controlOf(cp);
     if (ctl < 0 || !t.isLive(ctl)) break;
-    p = t.flags[ctl]! & CONN_F.TEMPLATE ? ++t.inPkts[ctl]! : threshold;
+    p = t.flagsOf(ctl) & CONN_F.TEMPLATE ? ++t.inPkts[ctl]! : threshold;
     cp = ctl;
   }
   return out;

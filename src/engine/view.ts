@@ -34,30 +34,30 @@ export abstract class IpvsView extends IpvsCore {
 
   protected infoOf(i: number): ConnInfo {
     const t = this.table;
-    const proto = t.proto[i]!;
-    const ctl = t.control[i]!;
+    const proto = t.protoOf(i);
+    const ctl = t.controlOf(i);
     return {
       id: t.idOf(i),
       af: t.af(i),
       proto,
       protoName: proto === IPPROTO_IP ? 'IP' : (PROTO_NAME[proto] ?? String(proto)).toUpperCase(),
-      caddr: t.clientAddr(i), cport: t.cport[i]!,
-      vaddr: t.virtualAddr(i), vport: t.vport[i]!,
-      daddr: t.destAddr(i), dport: t.dport[i]!,
+      caddr: t.clientAddr(i), cport: t.clientPortOf(i),
+      vaddr: t.virtualAddr(i), vport: t.virtualPortOf(i),
+      daddr: t.destAddr(i), dport: t.destPortOf(i),
       fwmarkTemplate: t.isFwmarkTemplate(i),
-      fwd: FWD_BY_VALUE[t.flags[i]! & CONN_F.FWD_MASK] ?? 'masq',
-      flags: t.flags[i]!,
-      state: t.state[i]!,
+      fwd: FWD_BY_VALUE[t.flagsOf(i) & CONN_F.FWD_MASK] ?? 'masq',
+      flags: t.flagsOf(i),
+      state: t.stateOf(i),
       stateName: this.stateNameOf(i),
-      template: (t.flags[i]! & CONN_F.TEMPLATE) !== 0,
-      timeout: t.timeout[i]!,
+      template: (t.flagsOf(i) & CONN_F.TEMPLATE) !== 0,
+      timeout: t.timeoutOf(i),
       expiresIn: Math.max(0, t.expires[i]! - this.now),
       inPkts: t.inPkts[i]!,
-      outPkts: t.outPkts[i]!,
-      destId: t.dest[i]!,
+      outPkts: t.outPktsOf(i),
+      destId: t.destIdOf(i),
       control: ctl >= 0 ? t.idOf(ctl) : -1,
-      nControl: t.nControl[i]!,
-      fwmark: t.fwmark[i]!,
+      nControl: t.nControlOf(i),
+      fwmark: t.fwmarkOf(i),
     };
   }
 

@@ -23,7 +23,7 @@ export abstract class IpvsXmit extends IpvsCtl {
 
   /** The entry's forwarding decision, with the pmtu_disc check of ip_vs_xmit.c. */
   protected transmit(cp: number, p: Packet, dest: Dest | null): Verdict {
-    const fwd = this.table.flags[cp]! & CONN_F.FWD_MASK;
+    const fwd = this.table.flagsOf(cp) & CONN_F.FWD_MASK;
     if (fwd === CONN_F.BYPASS) return this.setVerdict('bypass', '', cp, null);
     const overhead = fwd === CONN_F.TUNNEL ? (this.table.daf(cp) === 6 ? 40 : 20) : 0;
     if (p.len + overhead > this.mtu) {

@@ -396,12 +396,12 @@ export class ConnTable {
     this.changed();
     const o = i * STRIDE;
     if (this.s[o + FLAGS]! & CONN_F.TEMPLATE) throw new RangeError(`entry ${i} is a template: templates are never controlled`);
+    if (ct >= 0 && !(this.s[ct * STRIDE + FLAGS]! & CONN_F.TEMPLATE)) {
+      throw new RangeError(`entry ${ct} is not a template: only templates control`);
+    }
     const old = this.s[o + LINK]!;
     if (old >= 0) this.s[old * STRIDE + LINK]!--;
-    if (ct >= 0) {
-      if (!(this.s[ct * STRIDE + FLAGS]! & CONN_F.TEMPLATE)) throw new RangeError(`entry ${ct} is not a template: only templates control`);
-      this.s[ct * STRIDE + LINK]!++;
-    }
+    if (ct >= 0) this.s[ct * STRIDE + LINK]!++;
     this.s[o + LINK] = ct;
   }
   /**

@@ -8,6 +8,8 @@ import {UiSession} from '../store/session.js';
 import {App} from '../../components/App.js';
 import {SimClock} from './clock.js';
 import {setupTerminal} from '../ui/terminal.js';
+// Ink's output stage keeps its measurements across frames (every Ink instance of the process)
+import '../ui/ink-output-cache.js';
 
 export interface RunAppOptions {
   /** The simulation to run on wall-clock time, or null when `backend` drives something real (--kernel). */

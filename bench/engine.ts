@@ -1,9 +1,10 @@
 // Engine benchmarks: the packet path against a bare open-addressing hash loop over the same key
-// stream, memory per entry at a million connections, expiry cost, and the UI's window query.
+// stream, memory per entry at a million connections, expiry cost, and the UI's window queries (bench/query.ts).
 import {SECOND, TCP_FLAG} from '../src/engine/constants.js';
 import {Engine} from '../src/engine/engine.js';
 import {emptyPacket, setTcp} from '../src/engine/packet.js';
 import {seededRng} from '../src/engine/rng.js';
+import {queryFigures} from './query.js';
 import {type BenchFigure, memoryInUse, opsPerSecond, spreadFigure, timeMs} from './common.js';
 
 const VIP = 0x0a000001;
@@ -11,7 +12,7 @@ const N = 200_000;
 const REPEATS = 5;
 
 /** The same key stream for the baseline and the engine: distinct client address:port pairs. */
-function keyStream(n: number, seed: number) {
+export function keyStream(n: number, seed: number) {
   const rng = seededRng(seed);
   const addrs = new Uint32Array(n), ports = new Uint16Array(n);
   const seen = new Set<number>();
@@ -58,7 +59,7 @@ class BareTable {
   }
 }
 
-function newEngine(extra: (e: Engine) => void = () => {}): Engine {
+export function newEngine(extra: (e: Engine) => void = () => {}): Engine {
   const e = new Engine({seed: 1, memory: {totalBytes: 64 * 2 ** 30, usedBytes: 0}});
   const key = {kind: 'addr', af: 4, proto: 'tcp', addr: VIP, port: 80} as const;
   e.addService(key, {scheduler: 'wlc'});
@@ -197,24 +198,8 @@ export async function runEngineBench(log: (s: string) => void = () => {},
       baseline: 'bare-bytes', target: {of: 'value', op: '<=', limit: 89, why: "hold the figure before stable ids; the kernel's slab object is 320 B"}});
     log(`1M entries: ${perEntry.toFixed(1)} B/entry (bare table ${barePerEntry.toFixed(1)})`);
 
-    if (want('query')) {
-      // --- queries the UI needs, over 1M, against one plain pass over a million typed-array values ---
-      const column = new Float64Array(M).map((_, i) => (i * 7919) % M);
-      const pass = timeMs(REPEATS, () => {
-        let m = Infinity;
-        for (let i = 0; i < M; i++) if (column[i]! < m) m = column[i]!;
-        sink += m;
-      });
-      out.push(spreadFigure('one pass over 1M typed-array values, keeping the minimum (baseline)', pass, 'ms', {id: 'scan-1m'}));
-      const q1 = timeMs(REPEATS, () => e!.queryConns({sort: 'expires', desc: true, limit: 40}));
-      out.push(spreadFigure('query: 40 rows of 1M sorted by expiry', q1, 'ms', {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-      const q2 = timeMs(REPEATS, () => e!.queryConns({text: '10.1.0.3', sort: 'client', offset: 200, limit: 40}));
-      out.push(spreadFigure('query: 40 rows of 1M filtered by real server, sorted by client', q2, 'ms',
-        {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-      const q3 = timeMs(REPEATS, () => e!.queryConns({state: 'SYN_RECV', sort: 'client', offset: 200, limit: 40}));
-      out.push(spreadFigure('query: 40 rows of 1M filtered by state, sorted by client', q3, 'ms',
-        {baseline: 'scan-1m', target: {of: 'value', op: '<', limit: 8}}));
-    }
+    // --- queries the UI needs, over 1M, against one plain pass over a million typed-array values (bench/query.ts) ---
+    if (want('query')) out.push(...queryFigures(e, log));
 
     if (want('expiry')) {
       // --- expiry: an idle tick with 1M live against the same on an empty engine, then expiring all ---

@@ -255,6 +255,10 @@ export class ConnTable {
   }
   // Per-slot reads, one field each, small enough for V8 to inline: the engine and the scans in
   // conn-query.ts read through them, so nothing outside this file depends on the layout.
+  /** Whether any entry holds an IPv6 address (every one is interned while its entry lives). */
+  get hasIpv6(): boolean {
+    return this.v6.size > 0;
+  }
   /** Whether slot `i` (below highWater) holds no entry; a free slot keeps stale field values. */
   isFreeSlot(i: number): boolean {
     return this.s[i * STRIDE + TSLOT] === FREED;

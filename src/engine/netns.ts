@@ -9,7 +9,7 @@ import {
   IPPROTO_UDP, KERNEL_CONN_ENTRY_BYTES, PAGE_SIZE,
 } from './constants.js';
 import {ConnTable} from './conn-table.js';
-import type {ConnQuery, ConnSortKey, QueryHost} from './conn-query.js';
+import type {ConnQuery, ConnSortKey, QueryHost, TemplateSwitch} from './conn-query.js';
 import {type ConnId, ConnReader, type ConnView} from './conn-view.js';
 import {DebugLog} from './debug-log.js';
 import {DefenseState} from './defense.js';
@@ -257,7 +257,8 @@ export abstract class IpvsNetns {
     });
     this.table = new ConnTable({seed: opts.seed ?? 1, connTabBits: opts.connTabBits});
     this.conns = new ConnReader(this.table);
-    this.queryHost = {table: this.table, connLabel: (i) => this.labelOf(i), stateName: (i) => this.stateNameOf(i)};
+    this.queryHost = {table: this.table, connLabel: (i) => this.labelOf(i), stateName: (i) => this.stateNameOf(i),
+      stateCount: (name, templates) => this.stateCountOf(name, templates)};
     this.log = new DebugLog(opts.logCapacity ?? 2000, () => this.tunables.v.debug_level!);
     this.defense = new DefenseState(this.tunables);
     this.mtu = opts.mtu ?? 1500;
@@ -301,6 +302,21 @@ export abstract class IpvsNetns {
   destOfSlot(i: number): Dest | null {
     const id = this.table.destIdOf(i);
     return id >= 0 ? this.dests[id] ?? null : null;
+  }
+
+  /**
+   * Live entries whose state name (stateNameOf) is `name`, from the tally, or -1 where the tally's
+   * clamped last state of each protocol ('BUG!') may hold states stateNameOf names otherwise.
+   */
+  protected stateCountOf(name: string, templates: TemplateSwitch): number {
+    if (name === 'BUG!') return -1;
+    let n = 0;
+    for (let k = 0; k < TALLY_SIZE; k++) {
+      const template = k >= TALLY_TPL;
+      if (templates !== 'include' && template !== (templates === 'only')) continue;
+      if ((template ? TALLY_NAMES[k]!.slice('TEMPLATE '.length) : TALLY_NAMES[k]) === name) n += this.tally[k]!;
+    }
+    return n;
   }
 
   protected tallyIndex(i: number): number {

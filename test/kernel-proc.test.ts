@@ -1,5 +1,5 @@
 // The kernel backend's parsers over text captured from a real 6.1 kernel (tools/kernel-vm).
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {chmodSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
@@ -7,7 +7,7 @@ import {kernelIpvsadm, kernelSysctl} from '../src/kernel/cli.js';
 import {KernelHost} from '../src/kernel/host.js';
 import {openKernelBackend} from '../src/kernel/open.js';
 import {parseAddr} from '../src/engine/addr.js';
-import {parseSave} from '../src/kernel/backend.js';
+import {KernelBackend, parseSave} from '../src/kernel/backend.js';
 import {destArgs, serviceArgs, serviceOptionArgs} from '../src/kernel/ipvsadm-args.js';
 import {
   defenseMemory, isIpvsMessage, parseConnRows, parseDaemons, parseIpvsadmNumbers, parseIpvsStats, parseKmsg, parsePersistConns,
@@ -135,5 +135,49 @@ describe('kernel front ends refuse clearly', () => {
     expect('error' in r && r.error).toMatch(/ipvsadm is not installed: install the Debian package 'ipvsadm'/);
     const o = kernelIpvsadm(['-Ln'], new KernelHost(fakeProc(true), '/nonexistent'));
     expect([o.code, o.stderr]).toEqual([2, expect.stringMatching(/apt-get install ipvsadm/)]);
+  });
+});
+
+describe('connection ids of the kernel backend (several sessions on one backend: lvsdeck serve --kernel)', () => {
+  /** /proc with IPVS and CONN as ip_vs_conn, and an ipvsadm that lists an empty table. */
+  function fakeKernel() {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-kernel-'));
+    for (const d of ['proc/net', 'proc/sys/net/ipv4/vs', 'bin']) mkdirSync(join(dir, d), {recursive: true});
+    writeFileSync(join(dir, 'proc/net/ip_vs'), 'IP Virtual Server version 1.2.1 (size=4096)\n');
+    writeFileSync(join(dir, 'proc/net/ip_vs_stats'), STATS);
+    writeFileSync(join(dir, 'proc/net/ip_vs_conn'), CONN + '\n');
+    writeFileSync(join(dir, 'proc/meminfo'), 'MemTotal: 1024000 kB\nMemFree: 512000 kB\nBuffers: 1000 kB\n');
+    writeFileSync(join(dir, 'proc/vmstat'), 'nr_free_pages 128000\n');
+    writeFileSync(join(dir, 'bin/ipvsadm'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(dir, 'bin/ipvsadm'), 0o755);
+    return {dir, backend: new KernelBackend({host: new KernelHost(join(dir, 'proc'), join(dir, 'bin')), kmsg: false, pollMs: 0})};
+  }
+
+  it('an id names one tuple whatever page another session queried since; unseen for 5 s it is gone (null), never another entry', () => {
+    const {dir, backend} = fakeKernel();
+    const first = backend.queryConns({offset: 0, limit: 2});
+    const second = backend.queryConns({offset: 2, limit: 2});
+    expect(first.rows.map((r) => r.stateName)).toEqual(['ESTABLISHED', 'TIME_WAIT']);
+    expect(second.rows.map((r) => r.stateName)).toEqual(['NONE', 'SYN_RECV']);
+    // session A asks for the entry it showed first, after session B's query: still A's entry
+    expect(backend.connDetail(first.rows[0]!.id)!.info.stateName).toBe('ESTABLISHED');
+    expect(backend.connDetail(second.rows[1]!.id)!.info.stateName).toBe('SYN_RECV');
+    expect(new Set([...first.rows, ...second.rows].map((r) => r.id)).size).toBe(4);
+    // the same tuple keeps its id in any later page
+    expect(backend.queryConns({offset: 1, limit: 3}).rows.map((r) => r.id)).toEqual([first.rows[1]!.id, second.rows[0]!.id, second.rows[1]!.id]);
+    // the ESTABLISHED entry expires: its id answers null once no query has returned it for 5 s
+    writeFileSync(join(dir, 'proc/net/ip_vs_conn'), CONN.split('\n').filter((l) => !l.includes('ESTABLISHED')).join('\n') + '\n');
+    const later = Date.now() + 6000;
+    const now = Date.now;
+    Date.now = () => later;
+    try {
+      const page = backend.queryConns({offset: 0, limit: 10});
+      expect(page.rows.map((r) => r.stateName)).toEqual(['TIME_WAIT', 'NONE', 'SYN_RECV']);
+      expect(backend.connDetail(first.rows[0]!.id)).toBeNull();
+      expect(backend.connDetail(first.rows[1]!.id)!.info.stateName).toBe('TIME_WAIT');
+    } finally {
+      Date.now = now;
+      backend.close();
+    }
   });
 });

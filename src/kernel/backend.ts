@@ -58,6 +58,10 @@ export interface ConnScan {
 }
 
 const NOT_AVAILABLE = 'not available on this kernel';
+/** Tuples whose ids are kept (a few pages for each of many sessions, and then some). */
+const CONN_IDS_KEPT = 20_000;
+/** A connection no query returned for this long is gone for connDetail (the Connections view re-queries several times a second). */
+const CONN_GONE_MS = 5000;
 const SYNC_TUNABLES = ['sync_version', 'sync_threshold', 'sync_refresh_period', 'sync_retries', 'sync_persist_mode',
   'sync_qlen_max', 'sync_ports', 'sync_sock_size', 'backup_only'];
 const PROTO_NUM: Record<string, number> = {TCP: IPPROTO_TCP, UDP: IPPROTO_UDP, SCTP: IPPROTO_SCTP, IP: 0};
@@ -96,8 +100,16 @@ export class KernelBackend implements Backend {
   private scan: ConnScan | null = null;
   private scanning: Promise<ConnScan> | null = null;
   private lastScanStart = -Infinity;
-  /** Rows the Connections view showed last (connDetail looks ids up here). */
-  private shown = new Map<number, ProcConn>();
+  /**
+   * Connection ids: /proc has no identity but the tuple, so each tuple seen gets an id of its own
+   * (never reused for another tuple), and connDetail looks the rows shown lately up by it. Several
+   * sessions (lvsdeck serve) query different pages of one backend: a positional id would name
+   * another session's row.
+   */
+  private readonly connIds = new Map<string, number>();
+  private nextConnId = 1;
+  /** Rows by id, with the wall time a query last returned them. */
+  private readonly shown = new Map<number, {row: ProcConn; seen: number}>();
   private readonly kmsg: KmsgReader | null;
   private readonly log: LogLine[] = [];
   private logSeq = 0;
@@ -299,13 +311,28 @@ export class KernelBackend implements Backend {
       total = all.length;
       rows = all.slice(offset, offset + limit);
     }
-    this.shown.clear();
-    const out = rows.map((r, i) => {
-      const id = offset + i + 1;
-      this.shown.set(id, r);
+    const out = rows.map((r) => {
+      const id = this.connIdOf(r);
       return toConnInfo(r, id, ageMs ?? 0, this.destIdOf(r));
     });
     return ageMs === undefined ? {total, rows: out} : {total, rows: out, ageMs};
+  }
+
+  /** The id of this row's tuple (kept, most recent last, within bounds: the oldest are forgotten and then answer null). */
+  private connIdOf(r: ProcConn): number {
+    const tuple = `${r.protoName}|${formatAddrPort(r.caddr, r.cport)}|${formatAddrPort(r.vaddr, r.vport)}|${formatAddrPort(r.daddr, r.dport)}`;
+    let id = this.connIds.get(tuple);
+    if (id === undefined) id = this.nextConnId++;
+    this.connIds.delete(tuple);
+    this.connIds.set(tuple, id);
+    this.shown.delete(id);
+    this.shown.set(id, {row: r, seen: Date.now()});
+    for (const [k, v] of this.connIds) {
+      if (this.connIds.size <= CONN_IDS_KEPT) break;
+      this.connIds.delete(k);
+      this.shown.delete(v);
+    }
+    return id;
   }
 
   private destIdOf(r: ProcConn): number {
@@ -317,9 +344,11 @@ export class KernelBackend implements Backend {
     return -1;
   }
 
+  /** A row some session's query returned lately; null once queries stopped returning it (expired, or out of every page shown). */
   connDetail(id: number): ConnDetail | null {
-    const r = this.shown.get(id);
-    if (!r) return null;
+    const shown = this.shown.get(id);
+    if (!shown || Date.now() - shown.seen > CONN_GONE_MS) return null;
+    const r = shown.row;
     const info = toConnInfo(r, id, 0, this.destIdOf(r));
     const label = `${r.protoName} ${formatAddrPort(r.caddr, r.cport)} -> ${formatAddrPort(r.vaddr, r.vport)} -> ${formatAddrPort(r.daddr, r.dport)}`;
     const needle = formatAddrPort(r.caddr, r.cport);

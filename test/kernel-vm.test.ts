@@ -17,10 +17,11 @@ describe('the real kernel\'s IPVS (tools/kernel-vm)', () => {
     // The spec report goes beside vitest's; on a clean checkout that directory does not exist yet.
     mkdirSync('.test-results', {recursive: true});
     const files = readdirSync('test/kernel').filter((f) => /\.kernel\.tsx?$/.test(f)).sort().map((f) => `test/kernel/${f}`);
-    // serve.kernel.ts alone starts lvsdeck serve three times (about 4 minutes under TCG on a loaded host)
-    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '1440', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
+    // under TCG on a loaded host: serve.kernel.ts starts lvsdeck serve three times (about 4 minutes),
+    // differential.kernel.ts runs 24 scenarios (about 4), tmux.kernel.ts waits for the real binary (about 3)
+    const r = spawnSync('tools/kernel-vm/run.sh', ['--timeout', '2100', '--', 'node', '--import', 'tsx', '--test', '--test-concurrency=1',
       '--test-reporter=dot', '--test-reporter-destination=stdout', '--test-reporter=spec', '--test-reporter-destination=.test-results/kernel-vm.txt',
       ...files], {encoding: 'utf8'});
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  }, 1_500_000);
+  }, 2_160_000);
 });

@@ -3,6 +3,7 @@
 //
 //   cl 198.18.0.2 --- director 198.18.0.1, VIP 198.18.0.100 --- rs1 198.19.1.2 (httpd :80, udp echo)
 //                                                           \-- rs2 198.19.2.2 (httpd :80)
+// Both real servers also hold the VIP (not announced) for direct routing (-g).
 // 198.19.1.3 is routed toward rs1's link but nobody answers for it: a real server that is down.
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
@@ -13,6 +14,8 @@ export const RS2 = '198.19.2.2';
 export const DEAD = '198.19.1.3';
 /** Routed to nowhere on the director: a real server whose packets vanish. */
 export const BLACKHOLE = '198.19.9.9';
+/** Virtual ports of the direct-routing tests: the real servers listen on them too. */
+export const DR_PORTS = [1044, 1045];
 export const inVm = existsSync('/proc/net/ip_vs') && process.env.KERNEL_VM === '1';
 
 export function sh(cmd: string): string {
@@ -45,10 +48,18 @@ export function buildLab(): void {
     ip -n rs2 route add default via 198.19.2.1
     echo 1 > /proc/sys/net/ipv4/ip_forward
     ip addr add ${VIP}/32 dev lo
+    # direct routing: the real servers own the VIP without announcing it, answer the client from it
+    # through the director, which forwards a source address of its own (accept_local); the client
+    # may reuse a port its own TIME_WAIT holds (tcp_tw_reuse: the port-reuse tests)
+    for n in rs1 rs2; do ip -n $n addr add ${VIP}/32 dev lo
+      ip netns exec $n sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore; echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce'; done
+    echo 1 > /proc/sys/net/ipv4/conf/d-rs1/accept_local; echo 1 > /proc/sys/net/ipv4/conf/d-rs2/accept_local
+    ip netns exec cl sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse'
     ip route add blackhole ${BLACKHOLE}/32`);
   mkdirSync('/tmp/www', {recursive: true});
   writeFileSync('/tmp/www/index.html', 'hi\n');
-  sh('ip netns exec rs1 httpd -p 80 -h /tmp/www; ip netns exec rs2 httpd -p 80 -h /tmp/www');
+  // :80 for masquerading; direct routing keeps the virtual port, so the DR tests' ports too
+  sh(`for n in rs1 rs2; do for p in 80 ${DR_PORTS.join(' ')}; do ip netns exec $n httpd -p $p -h /tmp/www; done; done`);
 }
 
 /** Empty IPVS: no services, default timeouts, no daemons, the defenses and sysctls we touch reset. */

@@ -6,7 +6,8 @@
 #
 # The VM sees the host's node binary and the repository (virtiofs, read-write) at their host
 # paths; COMMAND runs in the repository. Everything comes from Debian: qemu-system-x86 (TCG, no
-# KVM needed), busybox-static, ipvsadm, iproute2, cpio, kmod, gzip, and the kernel package behind
+# KVM needed), busybox-static, ipvsadm, iproute2, cpio, kmod, gzip, tmux (the UI test drives the real
+# binary in it), and the kernel package behind
 # linux-image-cloud-amd64 (downloaded and unpacked into the cache, never installed). Needs root
 # (virtiofsd and apt-get). Exit status: COMMAND's; 124 on --timeout; 125 when the VM failed.
 # Cache: $KERNEL_VM_CACHE (default /tmp/lvsdeck-kernel-vm), ~220 MB.
@@ -18,7 +19,7 @@ REPO=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KERNEL_VM_CACHE:-/tmp/lvsdeck-kernel-vm}
 MEM=1024 TIMEOUT=600 SETUP_ONLY=0
 ENVS=()
-PKGS="qemu-system-x86 busybox-static ipvsadm iproute2 cpio kmod gzip"
+PKGS="qemu-system-x86 busybox-static ipvsadm iproute2 cpio kmod gzip tmux"
 MODULES="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_fo ip_vs_ovf ip_vs_lblc ip_vs_lblcr ip_vs_dh
 ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq nf_conntrack veth dummy virtio_pci virtiofs"
 
@@ -41,7 +42,7 @@ mkdir -p "$CACHE"
 
 # --- host packages, kernel, images (cached; a lock serialises parallel setups)
 missing=0
-for c in qemu-system-x86_64 ipvsadm cpio depmod gzip ip; do command -v $c >/dev/null || missing=1; done
+for c in qemu-system-x86_64 ipvsadm cpio depmod gzip ip tmux; do command -v $c >/dev/null || missing=1; done
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing=1
 if [ $missing = 1 ]; then
   echo "[kernel-vm] installing $PKGS" >&2
@@ -75,7 +76,7 @@ put() {
     mkdir -p "$root$(dirname "$d")"; [ -e "$root$d" ] || cp -L "$f" "$root$d"
   done
 }
-KEY=$( { cat "$0" "$HERE/init.sh"; echo "$KVER $NODE"; stat -c '%s %Y' "$NODE"; dpkg-query -W busybox-static ipvsadm iproute2 libc6 bash; } | sha256sum | cut -c1-16)
+KEY=$( { cat "$0" "$HERE/init.sh"; echo "$KVER $NODE"; stat -c '%s %Y' "$NODE"; dpkg-query -W busybox-static ipvsadm iproute2 libc6 bash tmux; } | sha256sum | cut -c1-16)
 IMG=$CACHE/base-$KEY.cpio.gz
 if [ ! -f "$IMG" ]; then
   echo "[kernel-vm] building the initramfs for $KVER" >&2
@@ -87,6 +88,11 @@ if [ ! -f "$IMG" ]; then
   put "$R" "$(command -v bash)"; ln -s bash "$R/usr/bin/sh"
   for t in ip ipvsadm ipvsadm-save ipvsadm-restore; do put "$R" "$(command -v $t)"; done
   put "$R" "$NODE"
+  # tmux, the terminal descriptions it needs for its panes (TERM=tmux-256color) and the C.UTF-8
+  # locale (init.sh's LANG: tmux refuses to start without a UTF-8 locale it can load)
+  put "$R" "$(command -v tmux)"
+  for d in /usr/share/terminfo /lib/terminfo; do [ -d $d ] && mkdir -p "$R/usr/share/terminfo" && cp -a $d/. "$R/usr/share/terminfo/"; done
+  [ -d /usr/lib/locale/C.utf8 ] && mkdir -p "$R/usr/lib/locale" && cp -a /usr/lib/locale/C.utf8 "$R/usr/lib/locale/"
   M=$CACHE/kernel/lib/modules/$KVER
   for m in $MODULES; do
     for f in $(awk -v m="$m" '{f=$1; sub(":$","",f); n=f; sub(".*/","",n); sub("\\.ko.*$","",n); gsub("-","_",n); if (n==m) {print; exit}}' "$M/modules.dep" | tr -d :); do

@@ -18,11 +18,11 @@ const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS) || 21;
 /** GNU time, for the child's CPU time: on a machine shared by many jobs wall time mostly measures the queue. */
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
-function run(args: string[], cpuFile?: string): {wall: number; cpu: number | null} {
+function run(args: string[], cpuFile?: string, env: NodeJS.ProcessEnv = process.env): {wall: number; cpu: number | null} {
   const t0 = performance.now();
   const r = GNU_TIME && cpuFile
-    ? spawnSync(GNU_TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args], {cwd: ROOT, encoding: 'utf8'})
-    : spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8'});
+    ? spawnSync(GNU_TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args], {cwd: ROOT, encoding: 'utf8', env})
+    : spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8', env});
   const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   let cpu: number | null = null;
@@ -45,23 +45,30 @@ export async function runStartupBench(log: (s: string) => void = () => {}): Prom
     }
     const fromSource = ['--import', 'tsx', '--input-type=module', '-e',
       "const {main} = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));"];
-    const rows: {id?: string; figure: string; args: string[]; baseline?: string; target?: BenchFigure['target']}[] = [
+    // every row is compared with a bare node measured in the same rounds; the goals (issue 15) are
+    // medians of wall time, and the same limits are checked on CPU time, which a crowded machine's
+    // run queue does not inflate
+    const rows: {id?: string; figure: string; args: string[]; env?: NodeJS.ProcessEnv; baseline?: string; target?: BenchFigure['target']}[] = [
       {id: 'node-bare', figure: 'node -e 0 (baseline)', args: ['-e', '0']},
       {figure: 'lvsdeck --help', args: [BIN, '--help'], baseline: 'node-bare', target: {of: 'value', op: '<=', limit: 150}},
       {figure: 'lvsdeck demo --help', args: [BIN, 'demo', '--help'], baseline: 'node-bare', target: {of: 'value', op: '<=', limit: 150}},
       {figure: 'lvsdeck ipvsadm -Ln on a state file', args: [BIN, 'ipvsadm', '--state', state, '-Ln'], baseline: 'node-bare',
         target: {of: 'value', op: '<=', limit: 120}},
+      {figure: 'lvsdeck ipvsadm -Ln, the compiled modules one by one (before the bundle; LVSDECK_UNBUNDLED=1)',
+        args: [BIN, 'ipvsadm', '--state', state, '-Ln'], env: {...process.env, LVSDECK_UNBUNDLED: '1'}, baseline: 'node-bare',
+        target: {of: 'value', op: '<=', limit: 120}},
       {figure: 'ipvsadm -Ln from the TypeScript source through tsx (before the compiled build)',
-        args: [...fromSource, 'ipvsadm', '--state', state, '-Ln'], baseline: 'node-bare'},
-      {figure: '--help from the TypeScript source through tsx (before the compiled build)', args: [...fromSource, '--help'], baseline: 'node-bare'},
+        args: [...fromSource, 'ipvsadm', '--state', state, '-Ln'], baseline: 'node-bare', target: {of: 'value', op: '<=', limit: 120}},
+      {figure: '--help from the TypeScript source through tsx (before the compiled build)', args: [...fromSource, '--help'], baseline: 'node-bare',
+        target: {of: 'value', op: '<=', limit: 150}},
     ];
     const wall = rows.map(() => [] as number[]);
     const cpu = rows.map(() => [] as number[]);
     const cpuFile = join(dir, 'cpu.txt');
-    for (const r of rows) run(r.args); // warm the file cache once
+    for (const r of rows) run(r.args, undefined, r.env); // warm the file cache once
     for (let round = 0; round < ROUNDS; round++) {
       rows.forEach((r, i) => {
-        const m = run(r.args, cpuFile);
+        const m = run(r.args, cpuFile, r.env);
         wall[i]!.push(m.wall);
         if (m.cpu !== null) cpu[i]!.push(m.cpu);
       });
@@ -74,7 +81,7 @@ export async function runStartupBench(log: (s: string) => void = () => {}): Prom
       const f: BenchFigure = {figure, value: s.median, min: s.min, max: s.max, unit: 'ms'};
       if (r.id) f.id = kind === 'wall' ? r.id : `${r.id}-cpu`;
       if (r.baseline) f.baseline = kind === 'wall' ? r.baseline : `${r.baseline}-cpu`;
-      if (r.target && kind === 'wall') f.target = r.target;
+      if (r.target) f.target = kind === 'wall' ? r.target : {...r.target, why: 'the goal, on CPU time'};
       figures.push(f);
     };
     rows.forEach((r, i) => add(r, wall[i]!, 'wall'));

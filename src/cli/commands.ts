@@ -10,10 +10,11 @@ export type CommandModule = {run(args: string[]): Promise<number>};
 /**
  * The compiled build also has ipvsadm and sysctl bundled into one file each (tools/bundle-cli.mjs):
  * loading one file instead of ~60 modules is most of their start-up. Use it when it is there
- * (not from the TypeScript source, where a bundle would be stale).
+ * (not from the TypeScript source, where a bundle would be stale; LVSDECK_UNBUNDLED=1 loads the
+ * compiled modules, which bench/startup.ts times against the bundle).
  */
 function bundledOr(name: string, load: () => Promise<CommandModule>): () => Promise<CommandModule> {
-  if (RUNNING_FROM_SOURCE) return load;
+  if (RUNNING_FROM_SOURCE || process.env.LVSDECK_UNBUNDLED === '1') return load;
   return async () => {
     const url = new URL(`../../bundle/${name}-cmd.js`, import.meta.url).href;
     try {

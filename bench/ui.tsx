@@ -181,7 +181,7 @@ async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashb
     report(`140x45 frame over ${nconn.toLocaleString('en-US')} entries, ${v.name} (${compared} frames): ` +
       sides.map((k) => `${k}: ${line(res[k])} ms${k === 'current' ? '' : `, identical to current ${same[k] ?? 0}/${compared}`}`).join('; '));
     const key = `frame-${v.id}`;
-    const beforeName = v.view === 'dashboard' ? 'the same panels before pre-painting' : 'pre-change components';
+    const beforeName = v.view === 'dashboard' ? 'the same panels before pre-painting' : 'the pre-change components';
     const tc = med(res.current, 'total'), tb = med(res[before], 'total');
     if (v.view === 'dashboard') dashboardMs = tc.median;
     figs.push(spreadFigure(`${beforeName}, whole frame (query to stdout): ${v.name}`, tb, 'ms', {id: `${key}-before`}));
@@ -201,7 +201,7 @@ async function frameFigures(report: Report): Promise<{figs: BenchFigure[]; dashb
         target: k === 'write' ? {of: 'value', op: '<', limit: 1, why: 'a write to a memory stream'} : {of: 'ratio', op: '<=', limit: 1, why: 'no stage slower than before'}}));
     }
     // same look: every frame byte for byte what the old components drew
-    figs.push({figure: `frames identical to the ${beforeName} (of ${compared}): ${v.name}`, value: same[before] ?? 0, unit: 'frames',
+    figs.push({figure: `frames identical to ${beforeName} (of ${compared}): ${v.name}`, value: same[before] ?? 0, unit: 'frames',
       target: {of: 'value', op: '>=', limit: compared}});
     if ((same[before] ?? 0) !== compared) report(`WARNING: ${compared - (same[before] ?? 0)} frames differ between the current components and ${beforeName}`);
     if (v.view === 'dashboard') {

@@ -333,15 +333,17 @@ function scanKeyFirst(t: ConnTable, f: Filter, kind: number, sign: number, top: 
 
 /**
  * One pass testing the filter first on every entry: for a total no count tells (returned), or for
- * matches too rare to fill the window early. Upwards, but down for expiry descending (see
+ * matches too rare to fill the window early (`known`: their number, the pass stops at the last). Upwards, but down for expiry descending (see
  * scanKeyFirst).
  */
-function scanFilterFirst(t: ConnTable, f: Filter, kind: number, sign: number, top: TopK): number {
+function scanFilterFirst(t: ConnTable, f: Filter, kind: number, sign: number, known: number, top: TopK): number {
   const hw = t.highWater;
   const down = kind === K_EXPIRES && sign < 0;
   const step = down ? -1 : 1, end = down ? -1 : hw;
   let total = 0, bound = Infinity;
-  for (let i = nextCandidate(t, f, down ? hw - 1 : 0, step, end); i !== end; i = nextCandidate(t, f, i + step, step, end)) {
+  // with the total known (a rare state), the scan stops at the last match
+  for (let i = nextCandidate(t, f, down ? hw - 1 : 0, step, end); i !== end && total !== known;
+    i = nextCandidate(t, f, i + step, step, end)) {
     if (!matches(t, f, i)) continue;
     total++;
     const k = sign * keyAt(t, kind, i);
@@ -497,11 +499,13 @@ export function queryConnIds(host: QueryHost, q: ConnQuery, force?: QueryPlan):
     const hw = t.highWater;
     let total = 0;
     const ids: number[] = [];
-    for (let i = 0; i < hw; i++) {
+    if (known === 0) return {total, ids, plan: 'slot-order'};
+    for (let i = nextCandidate(t, f, 0, 1, hw); i < hw; i = nextCandidate(t, f, i + 1, 1, hw)) {
       if (!matches(t, f, i)) continue;
       if (total >= offset && ids.length < limit) ids.push(i);
       total++;
-      if (known >= 0 && ids.length >= limit) return {total: known, ids, plan: 'slot-order'};
+      // the total known: stop once the window is full or every match is seen
+      if (known >= 0 && (ids.length >= limit || total === known)) return {total: known, ids, plan: 'slot-order'};
     }
     return {total, ids, plan: 'slot-order'};
   }
@@ -521,6 +525,6 @@ export function queryConnIds(host: QueryHost, q: ConnQuery, force?: QueryPlan):
     scanKeyFirst(t, f, kind, sign, top);
     return {total: known, ids: window(top), plan: 'key-first'};
   }
-  const total = scanFilterFirst(t, f, kind, sign, top);
+  const total = scanFilterFirst(t, f, kind, sign, known, top);
   return {total, ids: window(top), plan: 'filter-first'};
 }

@@ -2,7 +2,10 @@
 // checks the datagram's size, the syncid and each entry, never the sender: the optional allowed-peer
 // list is lvsdeck's own. Synced entries are ordinary entries for the memory defenses: they count
 // against amemthresh and drop_entry removes them (ip_vs_random_dropentry has no SYNC exemption).
+import {createSocket} from 'node:dgram';
 import {describe, expect, it} from 'vitest';
+import {attachSyncDaemons} from '../src/sim/sync-attach.js';
+import {Simulation} from '../src/sim/simulation.js';
 import {parseAddr} from '../src/engine/addr.js';
 import type {SyncConn} from '../src/engine/sync-conn.js';
 import {SyncBackup, SyncPeerError} from '../src/sync/backup.js';
@@ -73,5 +76,33 @@ describe('sync backup: synced entries meet the memory defenses like any other (i
     const dropped = [...b.e.counters.dropEntry.values()].reduce((a, n) => a + n, 0);
     expect(dropped).toBeGreaterThan(0);
     expect(b.e.conns.count).toBe(32_000 - dropped);
+  });
+});
+
+describe('--sync-allow of the live UI and serve: the host\'s sync daemons (src/sim/sync-attach.ts) get the list', () => {
+  it('a backup started with an allowed-peer list drops a datagram from another sender over real UDP on loopback', async () => {
+    const port = 20000 + (process.pid % 20000);
+    const hosts = [['192.0.2.1'], ['127.0.0.1']].map(async (allowedPeers) => {
+      const sim = new Simulation({seed: 1});
+      return attachSyncDaemons(sim, {roles: ['backup'], peer: `127.0.0.1:${port + (allowedPeers[0] === '127.0.0.1' ? 100 : 0)}`, allowedPeers});
+    });
+    const [refusing, accepting] = await Promise.all(hosts);
+    const sock = createSocket('udp4');
+    try {
+      const empty = Buffer.from([0, 0, 0, 8, 0, 0, 0, 0]);   // a message with no entries (count 0, size 8)
+      await new Promise<void>((r) => sock.send(empty, port, '127.0.0.1', () => r()));
+      await new Promise<void>((r) => sock.send(empty, port + 100, '127.0.0.1', () => r()));
+      const backupOf = (m: typeof refusing) => m.stats().backup!;
+      for (let i = 0; i < 100 && (!backupOf(refusing).messages.rejected.sender || !backupOf(accepting).lastFrom); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(backupOf(refusing).messages.rejected).toEqual({sender: 1});
+      expect(backupOf(accepting).messages).toMatchObject({received: 1, rejected: {}});
+      expect(backupOf(accepting).lastFrom).toMatch(/^127\.0\.0\.1:\d+$/);
+    } finally {
+      sock.close();
+      refusing.close();
+      accepting.close();
+    }
   });
 });

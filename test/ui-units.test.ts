@@ -7,7 +7,8 @@ import {Simulation} from '../src/sim/simulation.js';
 import {AuditLog} from '../src/store/actions.js';
 import {LocalBackend, ManualClock} from '../src/store/backend.js';
 import {UiSession} from '../src/store/session.js';
-import {compactAnsi, renderLineChart, renderSparkline, renderStackGauge, stripAnsi} from '../src/ui/charts.js';
+import fc from 'fast-check';
+import {compactAnsi, fitAnsi, renderLineChart, renderSparkline, renderStackGauge, stripAnsi} from '../src/ui/charts.js';
 import {SimClock} from '../src/app/clock.js';
 import {type CommandContext, parseCommand} from '../src/ui/command-bar.js';
 
@@ -193,5 +194,30 @@ describe('sessions and actions', () => {
     sim.advance(300); a.refresh();
     expect(a.state.hist.t.length).toBe(5);             // not a full second yet
     expect(Object.keys(h.dest).length).toBe(7);
+  });
+});
+
+describe('fitAnsi', () => {
+  /** The definition: walk the line, keep every colour escape, keep visible code points up to `width`, pad. */
+  function fitByWalking(line: string, width: number): string {
+    let out = '', vis = 0;
+    for (const m of line.matchAll(/\x1b\[[\d;]*m|[^\x1b]/gu)) {
+      if (m[0].length > 1 && m[0].charCodeAt(0) === 0x1b) { out += m[0]; continue; }
+      if (vis >= width) continue;
+      out += m[0];
+      vis++;
+    }
+    const reset = /\x1b\[/.test(out) && !out.endsWith('\x1b[39;49m') ? '\x1b[39;49m' : '';
+    return out + reset + ' '.repeat(Math.max(0, width - vis));
+  }
+
+  test('pads, cuts and closes colours exactly as walking the line does (braille, blocks, escapes, emoji, stray ESC)', () => {
+    const piece = fc.constantFrom('a', ' ', '⣿', '⡇', '▇', '😀', '\x1b[31m', '\x1b[39m', '\x1b[39;49m', '\x1b[1;32m', '\x1b', '\x1b[', '\ud800');
+    fc.assert(fc.property(fc.array(piece, {maxLength: 40}), fc.integer({min: 0, max: 30}), (pieces, width) => {
+      const line = pieces.join('');
+      expect(fitAnsi(line, width)).toBe(fitByWalking(line, width));
+    }), {numRuns: 3000});
+    expect(fitAnsi('\x1b[31m⣿⣿\x1b[39m', 4)).toBe('\x1b[31m⣿⣿\x1b[39m\x1b[39;49m  ');
+    expect(fitAnsi('abcdef', 3)).toBe('abc');
   });
 });

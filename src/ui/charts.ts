@@ -129,13 +129,21 @@ export const stripAnsi = (s: string): string => s.replace(ANSI_RE, '');
 /** Pad or cut a line to `width` visible cells, keeping its escapes (one cell per code point). */
 export function fitAnsi(line: string, width: number): string {
   let out = '', vis = 0;
-  const re = /\x1b\[[\d;]*m|[^\x1b]/gu;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line))) {
-    if (m[0].length > 1 && m[0].charCodeAt(0) === 0x1b) { out += m[0]; continue; }
-    if (vis >= width) continue;
-    out += m[0];
-    vis++;
+  // most lines (every chart line) already fit: then the line is kept whole, without a walk per character
+  const plain = stripAnsi(line);
+  const cells = /[\ud800-\udfff]/.test(plain) ? [...plain].length : plain.length;
+  if (cells <= width && !/\x1b(?!\[[\d;]*m)/.test(line)) {
+    out = line;
+    vis = cells;
+  } else {
+    const re = /\x1b\[[\d;]*m|[^\x1b]/gu;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line))) {
+      if (m[0].length > 1 && m[0].charCodeAt(0) === 0x1b) { out += m[0]; continue; }
+      if (vis >= width) continue;
+      out += m[0];
+      vis++;
+    }
   }
   const reset = /\x1b\[/.test(out) && !out.endsWith('\x1b[39;49m') ? '\x1b[39;49m' : '';
   return out + reset + ' '.repeat(Math.max(0, width - vis));

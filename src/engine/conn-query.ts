@@ -277,8 +277,13 @@ class TopK {
       return;
     }
     if (this.k === 0 || !worse(keys[0]!, ids[0]!, key, id)) return;
+    this.siftDown(key, id, this.size);
+  }
+
+  /** Place (key, id) at the top of the first `n` and sift it down. */
+  private siftDown(key: number, id: number, n: number): void {
+    const {keys, ids} = this;
     let i = 0;
-    const n = this.size;
     for (;;) {
       const l = 2 * i + 1, r = l + 1;
       let m = -1, mk = key, mi = id;
@@ -290,11 +295,18 @@ class TopK {
     keys[i] = key; ids[i] = id;
   }
 
-  /** Kept slots in output order. */
-  sorted(): number[] {
-    const order = Array.from({length: this.size}, (_, j) => j);
-    order.sort((a, b) => (worse(this.keys[a]!, this.ids[a]!, this.keys[b]!, this.ids[b]!) ? 1 : -1));
-    return order.map((j) => this.ids[j]!);
+  /**
+   * Kept slots from rank `offset` on, in output order: popped worst first, so a deep page costs its
+   * own rows, not a sort of everything kept. Empties the heap.
+   */
+  takeFrom(offset: number): number[] {
+    const out = new Array<number>(Math.max(0, this.size - offset));
+    for (let j = out.length - 1; j >= 0; j--) {
+      out[j] = this.ids[0]!;
+      const last = --this.size;
+      if (last > 0) this.siftDown(this.keys[last]!, this.ids[last]!, last);
+    }
+    return out;
   }
 }
 
@@ -512,7 +524,7 @@ export function queryConnIds(host: QueryHost, q: ConnQuery, force?: QueryPlan):
   const want = offset + limit;
   const kind = KEY_KIND[q.sort];
   const sign = q.desc ? -1 : 1;
-  const window = (top: TopK) => top.sorted().slice(offset, offset + limit);
+  const window = (top: TopK) => top.takeFrom(offset);
   if (known >= 0 && kind === K_EXPIRES && sign > 0 && t.pendingTimers === t.count &&
       (force === 'wheel' || (!force && known >= want * WHEEL_WALK_MIN_SHARE))) {
     const top = new TopK(want);

@@ -116,6 +116,34 @@ describe('kernel /proc and ipvsadm parsers (formats of Linux 6.1)', () => {
   });
 });
 
+describe('the head read behind the Connections view\'s first page (KernelHost.readHead)', () => {
+  const proc = mkdtempSync(join(tmpdir(), 'lvsdeck-head-'));
+  mkdirSync(join(proc, 'net'));
+  const header = CONN.split('\n')[0]!, row = CONN.split('\n')[1]!;
+  writeFileSync(join(proc, 'net/ip_vs_conn'), [header, ...Array.from({length: 5000}, () => row)].join('\n') + '\n');
+  const host = new KernelHost(proc);
+
+  it('stops at the lines a page needs (the kernel formats every byte it hands out), cut at a whole line', () => {
+    const head = host.readHead('net/ip_vs_conn', 256 << 10, 82);
+    const lines = head.text.split('\n').filter(Boolean);
+    expect(head.complete).toBe(false);
+    expect(lines.length).toBeGreaterThanOrEqual(82);
+    expect(head.text.length).toBeLessThanOrEqual(16 << 10);
+    expect(head.text.endsWith('\n')).toBe(true);
+    expect(parseConnRows(head.text).length).toBe(lines.length - 1);
+  });
+
+  it('without a line count it reads up to the byte bound; a table under the bounds is complete', () => {
+    const head = host.readHead('net/ip_vs_conn', 64 << 10);
+    expect(head.complete).toBe(false);
+    expect(head.text.length).toBeGreaterThan(60 << 10);
+    writeFileSync(join(proc, 'net/small'), `${header}\n${row}\n${row}\n`);
+    const small = host.readHead('net/small', 256 << 10, 82);
+    expect(small.complete).toBe(true);
+    expect(parseConnRows(small.text)).toHaveLength(2);
+  });
+});
+
 describe('kernel front ends refuse clearly', () => {
   const fakeProc = (withIpvs: boolean) => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-proc-'));

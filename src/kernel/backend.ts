@@ -297,8 +297,11 @@ export class KernelBackend implements Backend {
     let ageMs: number | undefined;
     if (plain && offset + limit <= 5000) {
       // the head of the table, read now: what the first pages show is current
-      const head = this.host.readHead('net/ip_vs_conn', this.headBytes);
-      rows = parseConnRows(head.text, [], offset + limit * 2);
+      // the header line, the rows wanted, as many again for the templates `exclude` may skip, and one
+      // more to know whether the page is the last
+      const want = offset + limit * 2;
+      const head = this.host.readHead('net/ip_vs_conn', this.headBytes, want + 2);
+      rows = parseConnRows(head.text, [], want);
       if (q.templates === 'exclude') rows = rows.filter((r) => !isTemplate(r));
       total = head.complete ? rows.length : Math.max(rows.length, this.scan?.total ?? 0, this.snap.conns);
       rows = rows.slice(offset, offset + limit);

@@ -11,6 +11,8 @@ export const SYSCTL_DIR = '/proc/sys/net/ipv4/vs';
 export const IPVSADM_PACKAGE = 'ipvsadm';
 /** Output limit of one ipvsadm listing (a director with thousands of services still fits). */
 const IPVSADM_MAX_BYTES = 16 << 20;
+/** readHead's read() size when it stops at a line count: about 100 rows of /proc/net/ip_vs_conn. */
+const HEAD_STEP_BYTES = 16 << 10;
 
 export interface IpvsadmRun {
   code: number;
@@ -47,18 +49,22 @@ export class KernelHost {
 
   /**
    * The first `maxBytes` of a /proc file, cut back to the last whole line: a bounded read of a
-   * table that may hold a million rows.
+   * table that may hold a million rows. With `maxLines`, it stops once that many lines are in:
+   * the kernel formats every byte it hands out (ip_vs_conn_seq_show), so a page of 40 rows should
+   * not cost the text of 1,700.
    */
-  readHead(rel: string, maxBytes: number): {text: string; complete: boolean} {
+  readHead(rel: string, maxBytes: number, maxLines = Infinity): {text: string; complete: boolean} {
     const fd = openSync(join(this.proc, rel), 'r');
     try {
       const buf = Buffer.allocUnsafe(maxBytes);
-      let len = 0;
+      const step = Number.isFinite(maxLines) ? Math.min(maxBytes, HEAD_STEP_BYTES) : maxBytes;
+      let len = 0, lines = 0;
       for (;;) {
-        const n = readSync(fd, buf, len, maxBytes - len, null);
+        const n = readSync(fd, buf, len, Math.min(step, maxBytes - len), null);
         if (n === 0) return {text: buf.toString('utf8', 0, len), complete: true};
+        for (let i = len; i < len + n; i++) if (buf[i] === 10) lines++;
         len += n;
-        if (len >= maxBytes) break;
+        if (len >= maxBytes || lines >= maxLines) break;
       }
       const cut = buf.lastIndexOf(10, len - 1);
       return {text: buf.toString('utf8', 0, cut + 1), complete: false};

@@ -66,7 +66,7 @@ const slotOf = (c: ConnInfo) => c.id % MAX_SLOTS;
 const TEXTS = ['', 'tcp', 'udp', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'NONE', 'ASSURED', '10.1.0.1', '10.1.0.2:80',
   '53', '192.0.2.1', '192.0.2.8:1013', '0.2.7', '2001:db8::1', '[2001:db8::10]:80', '2001:db8::7', 'fin'];
 const STATES = [undefined, 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'UDP', 'NONE', 'ASSURED', 'BUG!'];
-const PLANS: (QueryPlan | undefined)[] = [undefined, 'wheel', 'key-first', 'filter-first'];
+const PLANS: (QueryPlan | undefined)[] = [undefined, 'wheel', 'key-first', 'filter-first', 'select'];
 
 /** The text filter, naively: the documented meaning of each kind of text. */
 function textMatches(b: Bench, c: ConnInfo, text: string): boolean {
@@ -85,7 +85,7 @@ function textMatches(b: Bench, c: ConnInfo, text: string): boolean {
 }
 
 describe('connection window query (property)', () => {
-  it('every plan (wheel walk, key-first and filter-first scans) equals a naive filter + full sort: by key, then by slot, in either direction', () => {
+  it('every plan (wheel walk, key-first and filter-first scans, selection for a deep page) equals a naive filter + full sort: by key, then by slot, in either direction', () => {
     const ran = new Map<QueryPlan, number>();
     fc.assert(fc.property(
       fc.integer({min: 0, max: 160}), fc.integer({min: 0, max: 50}),
@@ -119,7 +119,7 @@ describe('connection window query (property)', () => {
         expect(b.e.queryConns(q).rows.map((c) => c.id)).toEqual(expected);
       }), {numRuns: 400});
     // every plan really ran, not only fell back to another
-    for (const plan of ['wheel', 'key-first', 'filter-first'] as const) expect(ran.get(plan) ?? 0).toBeGreaterThan(25);
+    for (const plan of ['wheel', 'key-first', 'filter-first', 'select'] as const) expect(ran.get(plan) ?? 0).toBeGreaterThan(25);
   });
 
   it('filters whose total the counts tell (none, the template switch, one state: the tally): the wheel walk and key-first scan equal a naive sort, windows small enough to fill early', () => {

@@ -482,6 +482,69 @@ const WHEEL_WALK_BUDGET_SHIFT = 7;
 const WHEEL_WALK_MIN_SHARE = 32;
 
 /**
+ * A window this deep is found by selection: a heap of offset+limit rows costs a log of that per
+ * entry that enters it, and most do.
+ */
+const DEEP_PAGE = 8192;
+
+/**
+ * A deep page: every match's key, the keys at the window's first and last rank by selection, and
+ * a sort of only the matches between them. Matches are collected in slot order, so among equal
+ * keys the collection order is the slot order.
+ */
+function selectWindow(t: ConnTable, f: Filter, kind: number, sign: number, offset: number, limit: number):
+  {total: number; ids: number[]} {
+  const hw = t.highWater;
+  const keys = new Float64Array(hw), slots = new Int32Array(hw);
+  let n = 0;
+  for (let i = nextCandidate(t, f, 0, 1, hw); i < hw; i = nextCandidate(t, f, i + 1, 1, hw)) {
+    if (!matches(t, f, i)) continue;
+    keys[n] = sign * keyAt(t, kind, i);
+    slots[n++] = i;
+  }
+  const end = Math.min(n, offset + limit);
+  if (offset >= end) return {total: n, ids: []};
+  const work = keys.slice(0, n);
+  const lo = keyAtRank(work, offset), hi = keyAtRank(work, end - 1);
+  let before = 0;
+  const between: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const k = keys[j]!;
+    if (k < lo) before++;
+    else if (k <= hi) between.push(j);
+  }
+  if (lo !== hi) between.sort((a, b) => keys[a]! - keys[b]! || a - b);
+  return {total: n, ids: between.slice(offset - before, end - before).map((j) => slots[j]!)};
+}
+
+/**
+ * The value at rank `r` of `a` in ascending order (quickselect; reorders `a`). The pivot is the
+ * median of three, not a random draw: the engine draws no random numbers outside its seeded rng.
+ */
+function keyAtRank(a: Float64Array, r: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const x = a[lo]!, y = a[(lo + hi) >> 1]!, z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = tmp;
+      }
+    }
+    // a[lo..j] <= pivot <= a[i..hi], and what lies between equals the pivot
+    if (r <= j) hi = j;
+    else if (r >= i) lo = i;
+    else return pivot;
+  }
+  return a[r]!;
+}
+
+/**
  * Key first only while at least 1/16 of the entries match: until the window is full every entry
  * is a candidate, and a rare match leaves it unfilled for most of the table.
  */
@@ -489,9 +552,9 @@ const KEY_FIRST_MIN_SHARE_SHIFT = 4;
 
 /**
  * How a window was found: in slot order (no sort), by the timer wheel, by a key-first or a
- * filter-first scan (see the head of this file).
+ * filter-first scan (see the head of this file), or by selection (a deep page).
  */
-export type QueryPlan = 'slot-order' | 'wheel' | 'key-first' | 'filter-first';
+export type QueryPlan = 'slot-order' | 'wheel' | 'key-first' | 'filter-first' | 'select';
 
 /**
  * Run a query: the total number of matches, the ids of the requested window in order, and the
@@ -525,6 +588,10 @@ export function queryConnIds(host: QueryHost, q: ConnQuery, force?: QueryPlan):
   const kind = KEY_KIND[q.sort];
   const sign = q.desc ? -1 : 1;
   const window = (top: TopK) => top.takeFrom(offset);
+  if (force === 'select' || (!force && want > DEEP_PAGE)) {
+    const {total, ids} = selectWindow(t, f, kind, sign, offset, limit);
+    return {total, ids, plan: 'select'};
+  }
   if (known >= 0 && kind === K_EXPIRES && sign > 0 && t.pendingTimers === t.count &&
       (force === 'wheel' || (!force && known >= want * WHEEL_WALK_MIN_SHARE))) {
     const top = new TopK(want);

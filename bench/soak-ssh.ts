@@ -105,14 +105,13 @@ export async function runSshSoak(minutes: number, rate: number, log: (s: string)
   const {prepareServerEnv} = await import('../src/cli/serve-cmd.js');
   prepareServerEnv(process.env, false);
   const {buildDemo} = await import('../src/demo/default-config.js');
-  const {ensureHostKey} = await import('../src/ssh/host-key.js');
+  const {ensureHostKey, generateEd25519} = await import('../src/ssh/host-key.js');
   const {DeckHost} = await import('../src/ssh/host.js');
   const {SshServer} = await import('../src/ssh/server.js');
 
   const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-soak-'));
-  const {utils} = ssh2;
-  const admin = utils.generateKeyPairSync('ed25519', {comment: 'admin'});
-  const reader = utils.generateKeyPairSync('ed25519', {comment: 'reader'});
+  const admin = generateEd25519('admin');
+  const reader = generateEd25519('reader');
   const pub = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
   writeFileSync(join(dir, 'ak'), `environment="LVSDECK_ROLE=admin" ${pub(admin)} admin\n${pub(reader)} reader\n`);
   writeFileSync(join(dir, 'admin'), admin.private, {mode: 0o600});

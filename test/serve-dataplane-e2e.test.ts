@@ -9,22 +9,21 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import ssh2 from 'ssh2';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {NO_TIME_CONTROLS} from '../src/dataplane/backend.js';
 import {labDown, labUp} from '../src/lab/lab.js';
+import {generateEd25519} from '../src/ssh/host-key.js';
 import {stripAnsi} from '../src/ui/charts.js';
 import {acquireLabLock, curl, LAB_CONFIG, labSkipReason} from './dataplane-lab.js';
 import {type SshClient, sshConnect, sshExec, sshShell, until} from './helpers/ssh-client.js';
 
 const skip = labSkipReason();
 const BIN = fileURLToPath(new URL('../bin/lvsdeck.js', import.meta.url));
-const {utils} = ssh2;
 
 describe.skipIf(skip !== null)(`lvsdeck serve --dataplane tun in the lab${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-serve-dp-'));
-  const operator = utils.generateKeyPairSync('ed25519', {comment: 'alice'});
-  const reader = utils.generateKeyPairSync('ed25519', {comment: 'bob'});
+  const operator = generateEd25519('alice');
+  const reader = generateEd25519('bob');
   const pubOf = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
   const audit = join(dir, 'audit.jsonl');
   const clients: SshClient[] = [];

@@ -15,7 +15,7 @@ import {buildDemo} from '../src/demo/default-config.js';
 import {AuditLog} from '../src/store/actions.js';
 import {escapeControls, quoteUntrusted, safeJson} from '../src/util/untrusted-text.js';
 import {changeRecord, JsonLinesFile} from '../src/ssh/audit-file.js';
-import {ensureHostKey} from '../src/ssh/host-key.js';
+import {ensureHostKey, generateEd25519} from '../src/ssh/host-key.js';
 import {DeckHost} from '../src/ssh/host.js';
 import {CHANNELS_PER_CONN, clampPty, EXEC_BURST, PTY_BOUNDS, ResizeThrottle} from '../src/ssh/limits.js';
 import {PreAuthGate} from '../src/ssh/preauth.js';
@@ -25,17 +25,11 @@ import {MAX_INPUT_CHARS} from '../src/store/session.js';
 import {sessionWorld} from '../bench/fuzz/ssh-input.js';
 import {charKey, handleKey} from '../src/ui/keys.js';
 
-const {Client, utils} = ssh2;
+const {Client} = ssh2;
 type SshClient = InstanceType<typeof Client>;
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-hard-'));
-// ssh2's generator now and then writes a private key its own parser rejects: draw again then
-const key = (comment: string) => {
-  for (;;) {
-    const k = utils.generateKeyPairSync('ed25519', {comment});
-    if (!(utils.parseKey(k.private) instanceof Error)) return k;
-  }
-};
+const key = generateEd25519;
 const admin = key('root'), reader = key('rita');
 const pubOf = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
 const akPath = join(dir, 'authorized_keys');

@@ -6,20 +6,18 @@ import {connect as tcpConnect} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PassThrough, Writable} from 'node:stream';
-import ssh2 from 'ssh2';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
 import {buildDemo} from '../src/demo/default-config.js';
-import {ensureHostKey} from '../src/ssh/host-key.js';
+import ssh2 from 'ssh2';
+import {ensureHostKey, generateEd25519} from '../src/ssh/host-key.js';
 import {DeckHost} from '../src/ssh/host.js';
 import {SshServer} from '../src/ssh/server.js';
 import {asTtyIn, SshTtyOut} from '../src/ssh/tty.js';
 import {prepareServerEnv, parseListen, parseServeArgs} from '../src/cli/serve-cmd.js';
 import {type SshClient, sshConnect, sshExec, sshShell, until} from './helpers/ssh-client.js';
 
-const {utils} = ssh2;
-
 const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-'));
-const key = (comment: string) => utils.generateKeyPairSync('ed25519', {comment});
+const key = generateEd25519;
 const alice = key('alice'), bob = key('bob'), eve = key('eve'), far = key('far'), forced = key('forced'), nopty = key('nopty');
 const pubOf = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
 const akPath = join(dir, 'authorized_keys');
@@ -63,6 +61,15 @@ afterAll(async () => {
 });
 
 describe('host key', () => {
+  test('generated keys are always readable: ssh2 1.17 alone makes about 1 ed25519 pair in 256 that its parser rejects', () => {
+    // 2000 pairs: the generator's flaw shows in all but 0.04 % of runs (255/256 to the 2000th)
+    for (let i = 0; i < 2000; i++) {
+      const k = generateEd25519('k');
+      expect(ssh2.utils.parseKey(k.private)).not.toBeInstanceOf(Error);
+      expect(ssh2.utils.parseKey(k.public)).not.toBeInstanceOf(Error);
+    }
+  });
+
   test('generated once with mode 0600 and kept; a key readable by others is refused', () => {
     const p = join(dir, 'hk2');
     const a = ensureHostKey(p);

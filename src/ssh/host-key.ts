@@ -13,6 +13,20 @@ export interface HostKey {
   created: boolean;
 }
 
+/**
+ * A new ed25519 key pair in OpenSSH format that ssh2 can read back. ssh2 1.17's generator strips
+ * leading zero bytes of the public key, so about 1 pair in 256 is unreadable (mscdex/ssh2 issues
+ * 1390 and 1513): such a pair is discarded and another one made.
+ */
+export function generateEd25519(comment: string): {private: string; public: string} {
+  for (let tries = 0; ; tries++) {
+    const pair = utils.generateKeyPairSync('ed25519', {comment});
+    const ok = !(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error);
+    if (ok) return pair;
+    if (tries >= 32) throw new Error('could not generate a readable ed25519 key');
+  }
+}
+
 export function ensureHostKey(path: string): HostKey {
   let created = false;
   let st;
@@ -23,7 +37,7 @@ export function ensureHostKey(path: string): HostKey {
   }
   if (!st) {
     mkdirSync(dirname(path), {recursive: true, mode: 0o700});
-    const pair = utils.generateKeyPairSync('ed25519', {comment: 'lvsdeck host key'});
+    const pair = generateEd25519('lvsdeck host key');
     // 'wx': never overwrite a key another process just wrote
     writeFileSync(path, pair.private, {mode: 0o600, flag: 'wx'});
     chmodSync(path, 0o600); // whatever the umask

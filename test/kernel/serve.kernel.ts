@@ -9,12 +9,11 @@ import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import ssh2 from 'ssh2';
+import {generateEd25519} from '../../src/ssh/host-key.js';
 import {stripAnsi} from '../../src/ui/charts.js';
 import {type SshClient, sshConnect, sshExec, sshShell, until} from '../helpers/ssh-client.js';
 import {VIP, buildLab, inVm, ipvsadm, resetIpvs} from './lab.js';
 
-const {utils} = ssh2;
 const BIN = join(process.cwd(), 'bin/lvsdeck.js');
 // node, the UI modules and the first frames are slow under qemu TCG (a minute on a loaded host)
 const STARTUP_MS = 180_000;
@@ -22,8 +21,8 @@ const FRAME_MS = 120_000;
 
 describe('lvsdeck serve --kernel on a real 6.1 kernel', {skip: !inVm && 'needs the kernel VM (tools/kernel-vm)'}, () => {
   let dir = '';
-  const admin = utils.generateKeyPairSync('ed25519', {comment: 'root-oncall'});
-  const reader = utils.generateKeyPairSync('ed25519', {comment: 'watcher'});
+  const admin = generateEd25519('root-oncall');
+  const reader = generateEd25519('watcher');
   const pubOf = (k: {public: string}) => k.public.split(' ').slice(0, 2).join(' ');
   const clients: SshClient[] = [];
   const servers: ChildProcess[] = [];

@@ -2,13 +2,12 @@
 // from= patterns, expiry times, control and bidi characters in names) and garbage lines.
 // parseAuthorizedKeys never throws; every key it keeps has a valid role, a clean name, and the
 // role of the first LVSDECK_ROLE option (sshd keeps the first of a repeated environment name).
-import ssh2 from 'ssh2';
 import {ROLES} from '../../../src/store/actions.js';
 import {parseAuthorizedKeys} from '../../../src/ssh/authorized-keys.js';
+import {generateEd25519} from '../../../src/ssh/host-key.js';
 import {type Rng, chance, int, mutateText, pick, randomText} from '../mutate.js';
 
-const {utils} = ssh2;
-const PUBS = [0, 1, 2].map((i) => utils.generateKeyPairSync('ed25519', {comment: `k${i}`}).public.split(' ').slice(0, 2).join(' '));
+const PUBS = [0, 1, 2].map((i) => generateEd25519(`k${i}`).public.split(' ').slice(0, 2).join(' '));
 const OPTIONS = [
   'environment="LVSDECK_ROLE=admin"', 'environment="LVSDECK_ROLE=reader"', 'environment="LVSDECK_ROLE=operator"',
   'environment="LVSDECK_ROLE=ADMIN "', 'environment="LVSDECK_ROLE=bogus"', 'environment="LVSDECK_USER=ops (admin)\\nlogin"',

@@ -8,7 +8,8 @@
 //    key first and tests the filter only on an entry that would enter the window;
 //  - otherwise the filter comes first, its inner loop reading one field (an address word, the
 //    dest) where the filter allows;
-//  - soonest expiry first walks the timer wheel from now and stops once no later slot can enter.
+//  - soonest expiry first walks the timer wheel from now and stops once no later slot can enter;
+//  - a deep page (offset+limit over 8192) selects its first and last key instead of a heap.
 // Order: by the sort key (descending if asked), ties by slot, ascending, in either direction.
 // Fields are read through ConnTable's per-slot accessors only, never its arrays.
 import {type Addr, foldAddr, parseAddr, parseAddrPort} from './addr.js';

@@ -39,7 +39,7 @@ export interface WorkerJob {
 
 export type WorkerMessage =
   | {type: 'failure'; failure: FuzzFailure}
-  | {type: 'done'; peakHeapBytes: number};
+  | {type: 'done'; peakHeapBytes: number; peakRssBytes: number};
 
 export const PROGRESS_BYTES = 16;
 

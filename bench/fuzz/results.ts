@@ -15,6 +15,8 @@ export interface RecordedResult {
   stalls: number;
   casesPerSecond: number;
   peakHeapMb: number;
+  /** The fuzz process's resident set (parent and worker); absent in figures recorded before it was sampled. */
+  peakRssMb?: number;
   caseLimitMs: number;
   maxHeapMb: number;
 }
@@ -43,11 +45,11 @@ export function renderResults(results: readonly RecordedResult[]): string {
     `Produced by \`npm run fuzz -- --record\` (bench/fuzz/run.ts; each row is that target's latest recorded run); machine: ${machine}.`,
     'A case running longer than its limit, and again when re-run alone, is a hang (once only: a stall of the shared machine); the worker heap is capped (out of memory = a failure). The machine is shared: cases/s is indicative only.',
     '',
-    '| target | cases | seed | date | crashes | hangs | out of memory | stalls not reproduced | cases/s | peak heap (MiB) | case limit (ms) | heap cap (MiB) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | cases | seed | date | crashes | hangs | out of memory | stalls not reproduced | cases/s | peak heap (MiB) | peak RSS (MiB) | case limit (ms) | heap cap (MiB) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.name} | ${r.cases} | ${r.seed} | ${r.date} | ${r.crashes} | ${r.hangs} | ${r.memory} | ${r.stalls ?? 0} | ${r.casesPerSecond} | ${r.peakHeapMb} | ${r.caseLimitMs} | ${r.maxHeapMb} |`);
+    lines.push(`| ${r.name} | ${r.cases} | ${r.seed} | ${r.date} | ${r.crashes} | ${r.hangs} | ${r.memory} | ${r.stalls ?? 0} | ${r.casesPerSecond} | ${r.peakHeapMb} | ${r.peakRssMb ?? '–'} | ${r.caseLimitMs} | ${r.maxHeapMb} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -47,6 +47,7 @@ interface TargetResult {
   stalls: number;
   seconds: number;
   peakHeapMb: number;
+  peakRssMb: number;
   failures: FuzzFailure[];
 }
 
@@ -100,6 +101,7 @@ function runSlice(file: string, name: string, from: number, to: number, res: Tar
         }
       } else {
         res.peakHeapMb = Math.max(res.peakHeapMb, m.peakHeapBytes / 2 ** 20);
+        res.peakRssMb = Math.max(res.peakRssMb, m.peakRssBytes / 2 ** 20);
         finish({next: to});
       }
     });
@@ -115,7 +117,7 @@ function runSlice(file: string, name: string, from: number, to: number, res: Tar
 }
 
 async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
-  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, failures: []};
+  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, peakRssMb: 0, failures: []};
   const t0 = performance.now();
   let next = 0;
   while (next < cases) {
@@ -158,13 +160,13 @@ for (const {file, target} of chosen) {
   log(`== ${target.name}: ${cases} cases, seed ${seed}`);
   const r = await fuzzTarget(file, target.name);
   results.push(r);
-  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory, ${r.stalls} stalls not reproduced; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB`);
+  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory, ${r.stalls} stalls not reproduced; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB, peak RSS ${r.peakRssMb.toFixed(0)} MiB`);
 }
 if (record) {
   const date = new Date().toISOString().slice(0, 10);
   const section = renderResults(mergeResults(results.map((r): RecordedResult => ({
     name: r.name, cases: r.cases, seed, date, crashes: r.crashes, hangs: r.hangs, memory: r.memory, stalls: r.stalls,
-    casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), caseLimitMs, maxHeapMb,
+    casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), peakRssMb: Math.round(r.peakRssMb), caseLimitMs, maxHeapMb,
   }))));
   updateBenchmarks(section);
   log('wrote bench/fuzz/results.json and the fuzzing section of BENCHMARKS.md');

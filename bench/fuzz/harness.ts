@@ -33,13 +33,15 @@ export interface WorkerJob {
   seed: number;
   from: number;
   to: number;
+  /** Wall-clock ms (Date.now) after which no case is started (Infinity: none). */
+  deadline: number;
   /** Int32 [current case, cases done], Float64 [case start ms] */
   progress: SharedArrayBuffer;
 }
 
 export type WorkerMessage =
   | {type: 'failure'; failure: FuzzFailure}
-  | {type: 'done'; peakHeapBytes: number; peakRssBytes: number};
+  | {type: 'done'; next: number; peakHeapBytes: number; peakRssBytes: number};
 
 export const PROGRESS_BYTES = 16;
 

@@ -4,6 +4,7 @@
 // heap is capped at --max-heap-mb (out of memory = a failure); after either, the run resumes at
 // the next case. Failures print the command that replays the case in-process with its stack:
 //   npm run fuzz -- --target NAME --seed S --case K
+// --max-seconds S stops a target after S seconds of wall time; its figures are the cases run by then.
 // --record merges the figures into bench/fuzz/results.json and rewrites BENCHMARKS.md's fuzzing section.
 import {Worker} from 'node:worker_threads';
 import {
@@ -33,6 +34,7 @@ const seed = intOption('seed', 1);
 const cases = intOption('cases', 1_000_000);
 const caseLimitMs = intOption('case-limit-ms', 2_000);
 const maxHeapMb = intOption('max-heap-mb', 512);
+const maxSeconds = intOption('max-seconds', 0);
 const only = option('target');
 const record = process.argv.includes('--record');
 const MAX_REPORTED = 20;
@@ -65,11 +67,11 @@ async function replay(target: FuzzTarget, k: number): Promise<number> {
 type SliceEnd = {next: number; lost?: {kind: 'hang' | 'memory'; caseIndex: number; message: string}};
 
 /** One worker over cases [from, to); ends at `to`, or at the case that hung or ran out of memory. */
-function runSlice(file: string, name: string, from: number, to: number, res: TargetResult): Promise<SliceEnd> {
+function runSlice(file: string, name: string, from: number, to: number, deadline: number, res: TargetResult): Promise<SliceEnd> {
   const progress = new SharedArrayBuffer(PROGRESS_BYTES);
   const ints = new Int32Array(progress, 0, 2);
   const started = new Float64Array(progress, 8, 1);
-  const job: WorkerJob = {file, seed, from, to, progress};
+  const job: WorkerJob = {file, seed, from, to, deadline, progress};
   // tsx's loader must be registered inside the worker before the TypeScript entry is imported
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`;
   const w = new Worker(boot, {eval: true, workerData: job, resourceLimits: {maxOldGenerationSizeMb: maxHeapMb}});
@@ -102,7 +104,7 @@ function runSlice(file: string, name: string, from: number, to: number, res: Tar
       } else {
         res.peakHeapMb = Math.max(res.peakHeapMb, m.peakHeapBytes / 2 ** 20);
         res.peakRssMb = Math.max(res.peakRssMb, m.peakRssBytes / 2 ** 20);
-        finish({next: to});
+        finish({next: m.next});
       }
     });
     w.on('error', (err: Error & {code?: string}) => {
@@ -119,14 +121,16 @@ function runSlice(file: string, name: string, from: number, to: number, res: Tar
 async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
   const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, peakRssMb: 0, failures: []};
   const t0 = performance.now();
+  // --max-seconds: the cases run by then are the target's count (a shared machine cannot promise a rate)
+  const deadline = maxSeconds > 0 ? Date.now() + maxSeconds * 1000 : Infinity;
   let next = 0;
-  while (next < cases) {
-    const end = await runSlice(file, name, next, cases, res);
+  while (next < cases && Date.now() < deadline) {
+    const end = await runSlice(file, name, next, cases, deadline, res);
     next = end.next;
     if (!end.lost) continue;
     // a shared machine can stall a process for seconds: a hang counts only if the case, run again
     // alone in a fresh worker, hangs (or runs out of memory) again
-    const again = await runSlice(file, name, end.lost.caseIndex, end.lost.caseIndex + 1, res);
+    const again = await runSlice(file, name, end.lost.caseIndex, end.lost.caseIndex + 1, Infinity, res);
     const f: FuzzFailure = {target: name, seed, caseIndex: end.lost.caseIndex, kind: end.lost.kind, message: end.lost.message};
     if (again.lost) {
       res[f.kind === 'hang' ? 'hangs' : 'memory']++;
@@ -137,6 +141,7 @@ async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
       log(`stall ${name} case ${f.caseIndex}: ${f.message} once, not when run again alone (machine load)`);
     }
   }
+  res.cases = Math.min(next, cases);
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }
@@ -157,10 +162,10 @@ if (replayCase !== undefined) {
 }
 const results: TargetResult[] = [];
 for (const {file, target} of chosen) {
-  log(`== ${target.name}: ${cases} cases, seed ${seed}`);
+  log(`== ${target.name}: ${cases} cases${maxSeconds ? ` or ${maxSeconds} s, whichever ends first` : ''}, seed ${seed}`);
   const r = await fuzzTarget(file, target.name);
   results.push(r);
-  log(`   ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory, ${r.stalls} stalls not reproduced; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB, peak RSS ${r.peakRssMb.toFixed(0)} MiB`);
+  log(`   ${r.cases} cases: ${r.crashes} crashes, ${r.hangs} hangs, ${r.memory} out of memory, ${r.stalls} stalls not reproduced; ${Math.round(r.cases / r.seconds)} cases/s; peak heap ${r.peakHeapMb.toFixed(0)} MiB, peak RSS ${r.peakRssMb.toFixed(0)} MiB`);
 }
 if (record) {
   const date = new Date().toISOString().slice(0, 10);

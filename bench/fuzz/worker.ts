@@ -12,9 +12,11 @@ const target = await loadTarget(job.file);
 let peak = process.memoryUsage().heapUsed;
 // the resident set is the whole process's (the parent and this worker): what the run costs the machine
 let peakRss = process.memoryUsage.rss();
-for (let k = job.from; k < job.to; k++) {
+let k = job.from;
+for (; k < job.to; k++) {
   Atomics.store(ints, 0, k);
   started[0] = Date.now();
+  if (started[0] >= job.deadline) break;
   let f = runCase(target, job.seed, k);
   if (f instanceof Promise) f = await f;
   if (f) parentPort!.postMessage({type: 'failure', failure: f} satisfies WorkerMessage);
@@ -26,4 +28,4 @@ for (let k = job.from; k < job.to; k++) {
 }
 peak = Math.max(peak, process.memoryUsage().heapUsed);
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
-parentPort!.postMessage({type: 'done', peakHeapBytes: peak, peakRssBytes: peakRss} satisfies WorkerMessage);
+parentPort!.postMessage({type: 'done', next: k, peakHeapBytes: peak, peakRssBytes: peakRss} satisfies WorkerMessage);

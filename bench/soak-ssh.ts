@@ -5,6 +5,7 @@
 // fifth of the run), no event-loop stall over 200 ms.
 //
 //   node --expose-gc --import tsx bench/soak-ssh.ts [--minutes N] [--rate SYN/s] [--no-record]
+//   node --expose-gc --import tsx bench/soak-ssh.ts --seconds 20     # a dry run: the same soak, short, never recorded
 //
 // Baselines are measured in the same run: the event-loop delay of this process during an idle
 // phase before the flood and the sessions start, and the RSS at the end of the warm-up. The
@@ -156,7 +157,7 @@ export async function runSshSoak(minutes: number, rate: number, log: (s: string)
   const samples: Sample[] = [];
   const start = performance.now();
   const ticks0 = host.perf.ticks;
-  const total = minutes * 60;
+  const total = Math.round(minutes * 60);
   for (let s = 1; s <= total; s++) {
     delay.reset();
     await new Promise((r) => setTimeout(r, Math.max(0, start + s * 1000 - performance.now())));
@@ -269,9 +270,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await clientMode(Number(port), key!, Number(cols), Number(rows));
   } else {
     const log = (s: string) => process.stderr.write(`${s}\n`);
-    const r = await runSshSoak(numArg('minutes', 10, 1, 600), numArg('rate', 10_000, 0, 1_000_000), log);
+    const dry = arg('seconds') !== undefined;
+    const minutes = dry ? numArg('seconds', 20, 5, 3600) / 60 : numArg('minutes', 10, 1, 600);
+    const r = await runSshSoak(minutes, numArg('rate', 10_000, 0, 1_000_000), log);
     for (const f of r.figures) log(`${f.figure}: ${fmt(f.value)} ${f.unit} (baseline ${fmt(f.baseline)}, ratio ${f.ratio.toFixed(2)})${f.target ? ` ${f.target}` : ''}`);
-    if (!process.argv.includes('--no-record')) {
+    if (dry) log('soak-ssh: a dry run (--seconds): not recorded');
+    else if (!process.argv.includes('--no-record')) {
       writeFileSync(RESULTS, `${JSON.stringify(r, null, 2)}\n`);
       updateBenchmarks(recordedSoakSection()!);
       log('soak-ssh: recorded in bench/soak-ssh-results.json and BENCHMARKS.md');

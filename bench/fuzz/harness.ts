@@ -15,6 +15,13 @@ export interface FuzzTarget {
    * `expectedErrors` (the parser's documented error classes) is a crash.
    */
   run(rng: () => number, caseIndex: number): void | Promise<void>;
+  /**
+   * A case running longer than this is a hang, when more than the harness's default (2 s): a target
+   * whose cases draw a UI on a shared machine. Set on `npm run fuzz --case-limit-ms` wins.
+   */
+  caseLimitMs?: number;
+  /** Cases in the smoke run of `npm test` when fewer than the default (a target whose cases are costly). */
+  smokeCases?: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   expectedErrors?: ReadonlyArray<abstract new (...args: any[]) => Error>;
 }
@@ -98,7 +105,9 @@ export async function loadTarget(file: string): Promise<FuzzTarget> {
 
 export interface SmokeOptions {
   seed: number;
+  /** Cases [from, cases) are run (from: 0 unless given). */
   cases: number;
+  from?: number;
   /** A case slower than this counts as a hang (measured after the fact: the in-process run cannot interrupt). */
   caseLimitMs: number;
 }
@@ -106,7 +115,7 @@ export interface SmokeOptions {
 /** In-process run of `cases` cases (for the test suite); stops at the first failure. */
 export async function smokeRun(target: FuzzTarget, o: SmokeOptions): Promise<{failures: FuzzFailure[]; slowestMs: number}> {
   let slowestMs = 0;
-  for (let k = 0; k < o.cases; k++) {
+  for (let k = o.from ?? 0; k < o.cases; k++) {
     const t0 = performance.now();
     let f = runCase(target, o.seed, k);
     if (f instanceof Promise) {

@@ -32,7 +32,8 @@ function intOption(name: string, dflt: number): number {
 
 const seed = intOption('seed', 1);
 const cases = intOption('cases', 1_000_000);
-const caseLimitMs = intOption('case-limit-ms', 2_000);
+const caseLimitOption = option('case-limit-ms') === undefined ? undefined : intOption('case-limit-ms', 2_000);
+let caseLimitMs = 2_000;
 const maxHeapMb = intOption('max-heap-mb', 512);
 const maxSeconds = intOption('max-seconds', 0);
 const only = option('target');
@@ -50,6 +51,7 @@ interface TargetResult {
   seconds: number;
   peakHeapMb: number;
   peakRssMb: number;
+  caseLimitMs: number;
   failures: FuzzFailure[];
 }
 
@@ -119,7 +121,7 @@ function runSlice(file: string, name: string, from: number, to: number, deadline
 }
 
 async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
-  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, peakRssMb: 0, failures: []};
+  const res: TargetResult = {name, cases, crashes: 0, hangs: 0, memory: 0, stalls: 0, seconds: 0, peakHeapMb: 0, peakRssMb: 0, caseLimitMs, failures: []};
   const t0 = performance.now();
   // --max-seconds: the cases run by then are the target's count (a shared machine cannot promise a rate)
   const deadline = maxSeconds > 0 ? Date.now() + maxSeconds * 1000 : Infinity;
@@ -146,6 +148,8 @@ async function fuzzTarget(file: string, name: string): Promise<TargetResult> {
   return res;
 }
 
+// the UI runs React's production build (ui-cmd.ts, serve-cmd.ts); the workers inherit this
+process.env.NODE_ENV ??= 'production';
 const files = targetFiles();
 const chosen: {file: string; target: FuzzTarget}[] = [];
 for (const file of files) {
@@ -162,6 +166,7 @@ if (replayCase !== undefined) {
 }
 const results: TargetResult[] = [];
 for (const {file, target} of chosen) {
+  caseLimitMs = caseLimitOption ?? Math.max(2_000, target.caseLimitMs ?? 0);
   log(`== ${target.name}: ${cases} cases${maxSeconds ? ` or ${maxSeconds} s, whichever ends first` : ''}, seed ${seed}`);
   const r = await fuzzTarget(file, target.name);
   results.push(r);
@@ -171,7 +176,7 @@ if (record) {
   const date = new Date().toISOString().slice(0, 10);
   const section = renderResults(mergeResults(results.map((r): RecordedResult => ({
     name: r.name, cases: r.cases, seed, date, crashes: r.crashes, hangs: r.hangs, memory: r.memory, stalls: r.stalls,
-    casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), peakRssMb: Math.round(r.peakRssMb), caseLimitMs, maxHeapMb,
+    casesPerSecond: Math.round(r.cases / r.seconds), peakHeapMb: Math.round(r.peakHeapMb), peakRssMb: Math.round(r.peakRssMb), caseLimitMs: r.caseLimitMs, maxHeapMb,
   }))));
   updateBenchmarks(section);
   log('wrote bench/fuzz/results.json and the fuzzing section of BENCHMARKS.md');

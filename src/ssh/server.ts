@@ -21,7 +21,7 @@ import {escapeControls, quoteUntrusted} from '../util/untrusted-text.js';
 import {CHANNELS_PER_CONN, clampPty, EXEC_BURST, EXECS_PER_SEC, MAX_EXEC_LINE, MAX_TERM, ResizeThrottle, TokenBucket} from './limits.js';
 import {type PendingConn, PreAuthGate, sourceOf} from './preauth.js';
 import {AuthLimiter, type LimiterOptions} from './rate-limit.js';
-import {asTtyIn, InputThrottle, type PtyInfo, SshTtyOut} from './tty.js';
+import {asTtyIn, type InputLimits, InputThrottle, type PtyInfo, SshTtyOut} from './tty.js';
 
 const {Server} = ssh2;
 
@@ -54,6 +54,8 @@ export interface SshServerOptions {
   exec: boolean;
   /** Bytes queued for one client above which its session is closed. */
   hardBacklog?: number;
+  /** The rate at which a session's keys reach its UI (default INPUT_LIMITS; the fuzz harness lifts it). */
+  inputLimits?: InputLimits;
   /** A line for the operator running the server (stderr, or nowhere under --console). */
   log: (line: string) => void;
   /** An event for the audit file (auth failures, logins, refusals). */
@@ -457,7 +459,7 @@ export class SshServer {
     ch.write(ENTER_SCREEN);
     handle = this.host.attach({
       identity: {user: key.name, role: key.role, from: st.from, key: key.fingerprint},
-      stdout: out as unknown as NodeJS.WriteStream, stdin: asTtyIn(new InputThrottle(ch)), backlog,
+      stdout: out as unknown as NodeJS.WriteStream, stdin: asTtyIn(new InputThrottle(ch, this.o.inputLimits)), backlog,
       message: `${key.name}: ${key.role} role · ${this.host.presence.size + 1} connected · 7 shows who and the audit`,
     });
     const h = handle;

@@ -12,8 +12,8 @@ import {readObserveOptions} from './observe-args.js';
 import {MetricsListenError, type MetricsServer} from '../metrics/server.js';
 import type {Engine} from '../engine/engine.js';
 import {parseScenario} from '../scenario/load.js';
-import {runJson} from '../scenario/json.js';
-import {renderText, runScenario} from '../scenario/runner.js';
+import {runScenario} from '../scenario/runner.js';
+import {streamedOutput} from '../scenario/text-stream.js';
 import {ScenarioError} from '../scenario/types.js';
 import {parseTime} from '../scenario/units.js';
 import {progressLine} from './progress.js';
@@ -96,8 +96,10 @@ export async function run(args: string[]): Promise<number> {
       maxFrames, keepOutgoing: o['keep-outgoing'] === true,
       ...(bar ? {onProgress: () => bar.update(reader.bytesRead())} : {}),
     });
+    // written as the replay goes where it can be (text with --trace, --json --packets, --json --trace)
+    const output = streamedOutput({json: o.json === true, trace: o.trace === true, packets: o.packets === true, maxConns});
     const result = await runScenario(sc, {
-      until, trace: o.trace === true, packets: o.packets === true && o.json === true,
+      until, ...output.options,
       drivers: (ctx) => [replayDriver(src, ctx)],
       onEngine: (e) => {
         engine = e;
@@ -109,8 +111,7 @@ export async function run(args: string[]): Promise<number> {
     finishCapture();
     process.stderr.write(summary(file, src.stats));
     if (src.stats.packets === 0) return fail(`${file}: no packet the engine can take (unsupported link type, or no IP traffic)`, 1);
-    if (o.json) process.stdout.write(`${JSON.stringify(runJson(result, {trace: !!o.trace, packets: !!o.packets, maxConns}), null, 2)}\n`);
-    else process.stdout.write(renderText(result));
+    output.finish(result);
     return 0;
   } catch (err) {
     bar?.clear();

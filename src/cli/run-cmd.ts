@@ -1,12 +1,10 @@
 // `lvsdeck run FILE [--until 90s] [--json] [--trace] [--packets] [--max-conns N]`: run a scenario file headless on
 // virtual time and print its report (or one JSON document).
 import {parseScenario} from '../scenario/load.js';
-import {PacketStream} from '../scenario/packet-stream.js';
-import type {PacketRecord} from '../scenario/trace.js';
 import {BOUNDS, fileErrorText, readBoundedFile, readBoundedStream} from '../util/bounds.js';
 import {startCaptureOut} from '../metrics/cli.js';
-import {runJson} from '../scenario/json.js';
-import {renderText, runScenario} from '../scenario/runner.js';
+import {runScenario} from '../scenario/runner.js';
+import {streamedOutput} from '../scenario/text-stream.js';
 import {ScenarioError} from '../scenario/types.js';
 import {parseTime} from '../scenario/units.js';
 import {intValue, parseCommandArgs, stringValue, unitValue, UsageError} from './args.js';
@@ -48,17 +46,16 @@ export async function run(args: string[]): Promise<number> {
     let finishCapture = () => {};
     const end = until ?? sc.until;
     const progress = end === null ? null : progressLine(process.stderr, end, {describe: (t) => `t=${(t / 1000).toFixed(0)}s of ${(end / 1000).toFixed(0)}s`});
-    const stream = json && packets ? new PacketStream() : null; // records go out as they are made
+    // written as the run goes where it can be (text with --trace, --json --packets, --json --trace)
+    const output = streamedOutput({json, trace, packets, maxConns});
     const result = await runScenario(sc, {
-      until, trace, packets: packets && json, ...(stream ? {onPacket: (r: PacketRecord) => stream.add(r)} : {}),
+      until, ...output.options,
       ...(progress ? {pace: (t: number) => progress.update(t)} : {}),
       onEngine: (e) => {
         finishCapture = startCaptureOut(e, {captureOut: captureFile ?? undefined});
       },
     }).finally(() => { progress?.clear(); finishCapture(); });
-    if (stream) stream.end(runJson(result, {trace, packets: false, maxConns}));
-    else if (json) process.stdout.write(`${JSON.stringify(runJson(result, {trace, packets, maxConns}), null, 2)}\n`);
-    else process.stdout.write(renderText(result));
+    output.finish(result);
     return 0;
   } catch (err) {
     if (err instanceof ScenarioError) {

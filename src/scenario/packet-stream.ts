@@ -1,17 +1,20 @@
-// `lvsdeck run --json --packets` without holding the records: the document is written as it goes,
-// "packets" first (each record as the run makes it, in batches), then the rest of the document
-// when the run ends. Key order differs from the held form; the content is the same.
+// `lvsdeck run --json --packets` (or `--json --trace`) without holding the records: the document is
+// written as it goes, "packets" (or "trace") first (each record as the run makes it, in batches),
+// then the rest of the document when the run ends. Key order differs from the held form; the
+// content is the same.
 import type {PacketRecord} from './trace.js';
 
-const BATCH_CHARS = 1 << 16;
+export const BATCH_CHARS = 1 << 16;
 
 export class PacketStream {
-  private buf = '{\n  "packets": [';
+  private buf: string;
   private count = 0;
 
-  constructor(private readonly write: (text: string) => void = (t) => process.stdout.write(t)) {}
+  constructor(private readonly write: (text: string) => void = (t) => process.stdout.write(t), key: 'packets' | 'trace' = 'packets') {
+    this.buf = `{\n  "${key}": [`;
+  }
 
-  add(r: PacketRecord): void {
+  add(r: PacketRecord | string): void {
     this.buf += `${this.count++ === 0 ? '\n' : ',\n'}    ${JSON.stringify(r)}`;
     if (this.buf.length >= BATCH_CHARS) this.flush();
   }

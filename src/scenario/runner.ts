@@ -34,6 +34,11 @@ export interface RunOptions {
   maxPackets?: number;
   /** With `packets`: hand each record over as it is made instead of keeping it (streamed output). */
   onPacket?: (record: PacketRecord) => void;
+  /**
+   * Every output block as it is made, in order (streamed output): trace lines are then handed over
+   * instead of kept (no trace-line bound: the packet budget bounds them); reports are kept as well.
+   */
+  onBlock?: (block: OutputBlock) => void;
   /** Called with the engine once the setup (sysctl, rules) is applied, before any packet. */
   onEngine?: (engine: Engine) => void;
   /** More event sources (a capture being replayed), merged with the scenario's own in time order. */
@@ -252,10 +257,18 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   let traceLines = 0, kept = 0, sent = 0;
   const trace = (line: string) => {
     if (!opts.trace) return;
+    if (opts.onBlock) {
+      opts.onBlock({kind: 'trace', line});
+      return;
+    }
     if (++traceLines > BOUNDS.traceLines) {
       throw new ScenarioError(`--trace: more than ${BOUNDS.traceLines} trace lines; shorten the run (until:) or leave out --trace (see docs/bounds.md)`, undefined, file);
     }
     blocks.push({kind: 'trace', line});
+  };
+  const report = (b: OutputBlock) => {
+    blocks.push(b);
+    opts.onBlock?.(b);
   };
   const record = (r: PacketRecord | null) => {
     if (!r) return;
@@ -281,7 +294,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   for (const s of sc.sysctl) applySysctl(e, s.name, s.value, s.pos, file, 'sysctl');
   for (const r of sc.rules) {
     const out = applyIpvsadm(e, r, file, 'rules');
-    if (out) blocks.push({kind: 'report', atMs: 0, command: `ipvsadm ${r.words.join(' ')}`, text: out});
+    if (out) report({kind: 'report', atMs: 0, command: `ipvsadm ${r.words.join(' ')}`, text: out});
   }
 
   const q = new EventQueue();
@@ -294,7 +307,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       for (const c of a.commands) {
         const out = applyIpvsadm(e, c, file, `${what}.ipvsadm`);
         trace(noteLine(e.now, 'action', `ipvsadm ${c.words.join(' ')}`));
-        if (out) blocks.push({kind: 'report', atMs: e.now, command: `ipvsadm ${c.words.join(' ')}`, text: out});
+        if (out) report({kind: 'report', atMs: e.now, command: `ipvsadm ${c.words.join(' ')}`, text: out});
       }
     } else if (a.kind === 'sysctl') {
       for (const s of a.settings) {
@@ -302,7 +315,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         trace(noteLine(e.now, 'action', `sysctl -w net.ipv4.vs.${s.name}=${s.value}`));
       }
     } else {
-      for (const item of a.items) blocks.push({kind: 'report', atMs: e.now, command: item.command, text: evalReport(e, item)});
+      for (const item of a.items) report({kind: 'report', atMs: e.now, command: item.command, text: evalReport(e, item)});
     }
   }
 
@@ -497,7 +510,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const endMs = until ?? e.now;
   if (endMs > e.now) e.tick(endMs);
 
-  for (const item of sc.report) blocks.push({kind: 'report', atMs: null, command: item.command, text: evalReport(e, item)});
+  for (const item of sc.report) report({kind: 'report', atMs: null, command: item.command, text: evalReport(e, item)});
 
   return {
     scenario: sc,
@@ -522,14 +535,16 @@ export function renderText(r: RunResult): string {
   let out = '';
   let prev: OutputBlock['kind'] | null = null;
   for (const b of r.blocks) {
-    if (prev !== null && (b.kind === 'report' || prev === 'report')) out += '\n';
-    if (b.kind === 'trace') {
-      out += `${b.line}\n`;
-    } else {
-      const at = b.atMs === null ? `end, t=${fmtSeconds(r.endMs)}s` : `t=${fmtSeconds(b.atMs)}s`;
-      out += `==> ${b.command} (${at}) <==\n${b.text}`;
-    }
+    out += blockText(b, prev, r.endMs);
     prev = b.kind;
   }
   return out;
+}
+
+/** One block of the text output with several blocks (or a trace), after a block of kind `prev`. */
+export function blockText(b: OutputBlock, prev: OutputBlock['kind'] | null, endMs: number): string {
+  const gap = prev !== null && (b.kind === 'report' || prev === 'report') ? '\n' : '';
+  if (b.kind === 'trace') return `${gap}${b.line}\n`;
+  const at = b.atMs === null ? `end, t=${fmtSeconds(endMs)}s` : `t=${fmtSeconds(b.atMs)}s`;
+  return `${gap}==> ${b.command} (${at}) <==\n${b.text}`;
 }

@@ -73,7 +73,8 @@ function stream(rng: Rng): Buffer {
     text += (k === 'q' || k === '\x03' || k === ':quit\r') && chance(rng, 0.8) ? '' : k;
     if (chance(rng, 0.1)) text += randomText(rng, int(rng, 40));
   }
-  if (chance(rng, 0.05)) text = `:${randomText(rng, 300 + int(rng, 3000))}`; // a long paste into the command bar
+  // a paste into the command bar just past its bound (MAX_INPUT_CHARS, 1024): longer only costs more renders
+  if (chance(rng, 0.05)) text = `:${randomText(rng, 1000 + int(rng, 200))}`;
   let bytes = Buffer.from(text, 'utf8');
   if (chance(rng, 0.2)) {
     bytes = Buffer.from(bytes);
@@ -85,12 +86,13 @@ function stream(rng: Rng): Buffer {
 
 /**
  * Cut a stream into the pieces the channel delivers: single bytes, the throttle's 32, or anywhere.
- * Every piece costs a render of the UI, so a long stream is not sent a byte at a time: past a few
- * hundred bytes, that only repeats what its first bytes did at a cost in proportion.
+ * Every piece costs a render of the UI (up to 400x150), so a long stream comes as the throttle
+ * hands it over, 32 at a time: smaller pieces past a few hundred bytes only repeat what its first
+ * bytes did, at a cost in proportion.
  */
 function pieces(rng: Rng, b: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  const mode = b.length > 256 ? 1 + int(rng, 2) : int(rng, 3);
+  const mode = b.length > 256 ? 1 : int(rng, 3);
   for (let i = 0; i < b.length;) {
     const len = mode === 0 ? 1 : mode === 1 ? 32 : 1 + int(rng, 16);
     out.push(b.subarray(i, i + len));

@@ -10,13 +10,13 @@
 // channel and no timer behind.
 import {Duplex, Writable} from 'node:stream';
 import {EventEmitter} from 'node:events';
-import ssh2 from 'ssh2';
 import type {Connection, Session} from 'ssh2';
 import {buildDemo, DEMO_MEMORY} from '../../../src/demo/default-config.js';
 import {runIpvsadm} from '../../../src/ipvsadm/exec.js';
 import type {Role} from '../../../src/store/actions.js';
 import type {AuthorizedKey} from '../../../src/ssh/authorized-keys.js';
 import {DeckHost} from '../../../src/ssh/host.js';
+import {generateEd25519} from '../../../src/ssh/host-key.js';
 import {PTY_BOUNDS, TokenBucket} from '../../../src/ssh/limits.js';
 import {SshServer} from '../../../src/ssh/server.js';
 import {type InputLimits} from '../../../src/ssh/tty.js';
@@ -34,7 +34,7 @@ const sim = buildDemo(1, DEMO_MEMORY);
 sim.runUntil(2000);
 const host = new DeckHost({sim, fps: 10});
 const server = new SshServer(host, {
-  host: '127.0.0.1', port: 0, hostKey: Buffer.from(ssh2.utils.generateKeyPairSync('ed25519').private),
+  host: '127.0.0.1', port: 0, hostKey: Buffer.from(generateEd25519('fuzz host').private),
   authorizedKeysPath: '/nonexistent', maxSessions: 4, maxPerKey: 4, maxConns: 4, authTries: 6, loginGraceMs: 20_000,
   limiter: {burst: 10, refillPerSec: 1 / 30, cooldownMs: 60_000}, exec: true, log: () => {}, event: () => {}, inputLimits: UNTHROTTLED,
 });

@@ -69,7 +69,7 @@ async function ui(k: {private: string}) {
   return {
     c, sh,
     type: (text: string) => { mark = sh.out().length; sh.ch.write(text); },
-    waitFor: async (re: RegExp, ms = 5000) => {
+    waitFor: async (re: RegExp, ms = 15_000) => {
       await until(() => re.test(since()), ms).catch(() => { throw new Error(`no ${re} in:\n${since().slice(-3000)}`); });
     },
   };

@@ -152,7 +152,7 @@ export async function runSshSoak(minutes: number, rate: number, log: (s: string)
     if (performance.now() - t0 > 30_000) throw new Error('the two ssh sessions did not attach within 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
-  log(`soak-ssh: 2 sessions attached on port ${port}; ${minutes} min of ${rate} SYN/s`);
+  log(`soak-ssh: 2 sessions attached on port ${port}; ${Math.round(minutes * 60)} s of ${rate} SYN/s`);
 
   const samples: Sample[] = [];
   const start = performance.now();

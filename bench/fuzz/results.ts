@@ -43,7 +43,7 @@ export function renderResults(results: readonly RecordedResult[]): string {
     '## Fuzzing (npm run fuzz)',
     '',
     `Produced by \`npm run fuzz -- --record\` (bench/fuzz/run.ts; each row is that target's latest recorded run); machine: ${machine}.`,
-    'A case running longer than its limit, and again when re-run alone, is a hang (once only: a stall of the shared machine); the worker heap is capped (out of memory = a failure). The machine is shared: cases/s is indicative only.',
+    'A case running longer than its limit, and again when re-run alone, is a hang (once only: a stall of the shared machine); the worker heap is capped (out of memory = a failure). The machine is shared: cases/s is indicative only. A row with fewer than 1,000,000 cases is a time-boxed run (`--max-seconds`); peak RSS is the whole fuzz process (parent and worker).',
     '',
     '| target | cases | seed | date | crashes | hangs | out of memory | stalls not reproduced | cases/s | peak heap (MiB) | peak RSS (MiB) | case limit (ms) | heap cap (MiB) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -1,14 +1,15 @@
-// The connection table: every entry (connection or persistence template) lives in one fixed
-// stride of an Int32Array, chained into a hash table keyed like the kernel's ip_vs_conn_hashkey
-// (protocol, client address, client port) and linked into a timer wheel.
+// The connection table: every entry (connection or persistence template) lives in a slot of three
+// fixed-stride Int32Arrays (its hash chain link and port word, its hot fields, its cold fields),
+// chained into a hash table keyed like the kernel's ip_vs_conn_hashkey (protocol, client address,
+// client port) and linked into a timer wheel.
 //
 // Why this shape: a flood fills the table with a million entries; objects per entry would cost
-// ~300 B and GC pauses, typed arrays cost under 90 B and nothing to the collector. One stride per
-// entry (rather than a typed array per field) puts what a packet reads and writes in one or two
-// cache lines: the established path touches the stride, `expires` and `inPkts`, where parallel
-// arrays cost a miss per field on a big table. Free slots form a free list through HNEXT. IPv6
-// addresses are interned (refcounted) so every address field is one word: an IPv4 address itself,
-// or an IPv6 pool id when the entry's family is 6.
+// ~300 B and GC pauses, typed arrays cost under 90 B and nothing to the collector. A chain walk
+// reads only the compact chain array; the entry it finds has everything a packet reads or writes
+// in one 64 B stride, where a typed array per field cost a cache line per field on a big table.
+// Free slots form a free list through the chain array. IPv6 addresses are interned (refcounted)
+// so every address field is one word: an IPv4 address itself, or an IPv6 pool id when the entry's
+// family is 6.
 import type {Addr, Af} from './addr.js';
 import {CONN_F, DEFAULT_CONN_TAB_BITS} from './constants.js';
 
@@ -17,45 +18,51 @@ const AF6 = 1, DAF6 = 2; // bits of the entry's address-family field
 const FWM_TEMPLATE = 4;
 
 /**
- * Word offsets within an entry's stride. The established path reads words 0-10 (the chain walk
- * compares PORTS first: one word holding both ports rejects nearly every other chain entry);
- * the rest is touched on create, expiry, timer moves, replies and sync.
+ * The hash chains live in their own array of two words a slot, [next, cport << 16 | vport]: a
+ * lookup walks a chain there and compares the port word first, so a non-matching candidate
+ * costs a read of that compact array, not a line of the entry; only a candidate whose ports
+ * match is read further. The free list runs through `next` too.
  */
-const HNEXT = 0;
-/** cport << 16 | vport. */
-const PORTS = 1;
-const CADDR = 2;
-const VADDR = 3;
+const CHAIN = 2;
+/**
+ * Word offsets within an entry's hot stride: 16 words, 64 B, everything a packet reads or writes
+ * once its entry is found. The cold stride (COLD_*) holds what only creation, listings and sync touch.
+ */
+const CADDR = 0;
+const VADDR = 1;
 /**
  * proto (bits 0-7) | address families (8-10) | conntrack facts (11-13) | sync_endtime's low 2 bits
  * (14-15) | state (16-23) | old_state (24-31).
  */
-const META = 4;
-const FLAGS = 5;
-const DEST = 6;
+const META = 2;
+const FLAGS = 3;
+const DEST = 4;
 /** Current timeout in ms (what the timer is re-armed with). */
-const TIMEOUT = 7;
+const TIMEOUT = 5;
 /** Absolute wheel slot the entry is linked in, UNLINKED, or FREED. */
-const TSLOT = 8;
+const TSLOT = 6;
 /** Generation of the slot (bits 0-26, bumped on free: the high part of an entry's id) | sync_endtime's bits 34-38. */
-const GEN = 9;
+const GEN = 7;
 /** A connection's controller (-1: none); a template's count of controlled entries (only templates control). */
-const LINK = 10;
-const DADDR = 11;
+const LINK = 8;
+/** Packets in (ip_vs_conn.in_pkts). */
+const INPKTS = 9;
+/** Absolute expiry time in ms, a Float64 over words 10-11: index (slot * HOT + EXPIRES) / 2. */
+const EXPIRES = 10;
+const TNEXT = 12;
+const TPREV = 13;
+const DADDR = 14;
 /** dport (bits 0-15) | fwmark (16-31; MARK_ELSEWHERE: the mark is in `bigMarks`). */
-const DPORT_MARK = 12;
-const TNEXT = 13;
-const TPREV = 14;
-const OUTPKTS = 15;
-/** sync_endtime's bits 2-33 (see syncEndOf). */
-const SYNCEND = 16;
+const DPORT_MARK = 15;
 /**
- * 17 words: with `expires` and `inPkts`, 80 B a slot. Hash chains are singly linked: at a load
- * of at most one entry per bucket an unlink walks about 1.5 entries, the lines a back pointer's
- * O(1) unlink touches anyway (the previous and the next entry), and a back pointer would cost
- * 4 B on every entry.
+ * 16 words: one cache line's worth. Hash chains are singly linked: at a load of at most one entry
+ * per bucket an unlink walks about 1.5 chain entries, and a back pointer would cost 4 B on every entry.
  */
-const STRIDE = 17;
+const HOT = 16;
+const COLD_OUTPKTS = 0;
+/** sync_endtime's bits 2-33 (see syncEndOf). */
+const COLD_SYNCEND = 1;
+const COLD = 2;
 
 const PROTO_KEY_MASK = 0xff | ((AF6 | FWM_TEMPLATE) << 8);
 const CT_SHIFT = 11, SYNC_LOW_SHIFT = 14, STATE_SHIFT = 16, OLD_STATE_SHIFT = 24, SYNC_HIGH_SHIFT = 27;
@@ -145,15 +152,14 @@ export class ConnTable {
   /** log2 of the kernel's table size: drop_entry samples (size >> 5) of those buckets. */
   readonly kernelTabBits: number;
 
-  /** Every entry's packed fields: slot i owns words [i * STRIDE, (i + 1) * STRIDE). */
+  /** Every entry's hot fields: slot i owns words [i * HOT, (i + 1) * HOT). */
   private s!: Int32Array;
-  /**
-   * Absolute expiry time in ms. Kept as its own column: a Float64 (the clock is a double), the
-   * sort key the queries scan in slot order, and written once per packet next to the stride.
-   */
-  expires!: Float64Array;
-  /** Packets in (ip_vs_conn.in_pkts): its own column for the same reasons. */
-  inPkts!: Uint32Array;
+  /** The same buffer as Float64 (EXPIRES). */
+  private x!: Float64Array;
+  /** Every entry's cold fields: slot i owns words [i * COLD, (i + 1) * COLD). */
+  private c!: Int32Array;
+  /** Hash chains and the free list: slot i owns words [i * CHAIN, (i + 1) * CHAIN). */
+  private k!: Int32Array;
   /** fwmarks too big for the stride's 16 bits, by slot. */
   private readonly bigMarks = new Map<number, number>();
 
@@ -185,23 +191,24 @@ export class ConnTable {
   }
 
   private allocate(cap: number): void {
-    const s = new Int32Array(cap * STRIDE);
-    const expires = new Float64Array(cap);
-    const inPkts = new Uint32Array(cap);
+    const s = new Int32Array(cap * HOT);
+    const c = new Int32Array(cap * COLD);
+    const k = new Int32Array(cap * CHAIN);
     if (this.s) {
       s.set(this.s);
-      expires.set(this.expires);
-      inPkts.set(this.inPkts);
+      c.set(this.c);
+      k.set(this.k);
     }
     this.s = s;
-    this.expires = expires;
-    this.inPkts = inPkts;
+    this.x = new Float64Array(s.buffer);
+    this.c = c;
+    this.k = k;
     this.capacity = cap;
   }
 
   /** Bytes of typed-array storage per entry slot (for the memory report). */
   bytesPerSlot(): number {
-    return STRIDE * Int32Array.BYTES_PER_ELEMENT + Float64Array.BYTES_PER_ELEMENT + Uint32Array.BYTES_PER_ELEMENT;
+    return (CHAIN + HOT + COLD) * Int32Array.BYTES_PER_ELEMENT;
   }
 
   // --- addresses ---
@@ -215,7 +222,7 @@ export class ConnTable {
     return af === 4 ? v >>> 0 : this.v6.get(v);
   }
   private afBits(i: number): number {
-    return (this.s[i * STRIDE + META]! >>> 8) & 7;
+    return (this.s[i * HOT + META]! >>> 8) & 7;
   }
   af(i: number): Af {
     return this.afBits(i) & AF6 ? 6 : 4;
@@ -227,31 +234,31 @@ export class ConnTable {
     return (this.afBits(i) & FWM_TEMPLATE) !== 0;
   }
   clientAddr(i: number): Addr {
-    return this.decode(this.af(i), this.s[i * STRIDE + CADDR]!);
+    return this.decode(this.af(i), this.s[i * HOT + CADDR]!);
   }
   /** The virtual address; for a fwmark template, the mark as a number. */
   virtualAddr(i: number): Addr {
-    const v = this.s[i * STRIDE + VADDR]!;
+    const v = this.s[i * HOT + VADDR]!;
     return this.isFwmarkTemplate(i) ? v >>> 0 : this.decode(this.af(i), v);
   }
   destAddr(i: number): Addr {
-    return this.decode(this.daf(i), this.s[i * STRIDE + DADDR]!);
+    return this.decode(this.daf(i), this.s[i * HOT + DADDR]!);
   }
   /**
    * The raw address words, for scans that compare without decoding: an IPv4 address as an
    * unsigned number when the matching family is 4 (af / daf), an IPv6 pool id otherwise.
    */
   clientAddrWord(i: number): number {
-    return this.s[i * STRIDE + CADDR]! >>> 0;
+    return this.s[i * HOT + CADDR]! >>> 0;
   }
   virtualAddrWord(i: number): number {
-    return this.s[i * STRIDE + VADDR]! >>> 0;
+    return this.s[i * HOT + VADDR]! >>> 0;
   }
   destAddrWord(i: number): number {
-    return this.s[i * STRIDE + DADDR]! >>> 0;
+    return this.s[i * HOT + DADDR]! >>> 0;
   }
   isLive(i: number): boolean {
-    return i >= 0 && i < this.used && this.s[i * STRIDE + TSLOT] !== FREED;
+    return i >= 0 && i < this.used && this.s[i * HOT + TSLOT] !== FREED;
   }
   // Per-slot reads, one field each, small enough for V8 to inline: the engine and the scans in
   // conn-query.ts read through them, so nothing outside this file depends on the layout.
@@ -261,7 +268,7 @@ export class ConnTable {
   }
   /** Whether slot `i` (below highWater) holds no entry; a free slot keeps stale field values. */
   isFreeSlot(i: number): boolean {
-    return this.s[i * STRIDE + TSLOT] === FREED;
+    return this.s[i * HOT + TSLOT] === FREED;
   }
   isClient6(i: number): boolean {
     return (this.afBits(i) & AF6) !== 0;
@@ -280,7 +287,7 @@ export class ConnTable {
     if (c && this.columnsAt[word] === this.changes && c.length === this.used) return c;
     if (!c || c.length !== this.used) c = this.columns[word] = new Float64Array(this.used);
     const s = this.s;
-    for (let i = 0, o = word; i < c.length; i++, o += STRIDE) {
+    for (let i = 0, o = word; i < c.length; i++, o += HOT) {
       const w = s[o]!;
       c[i] = signed ? w : ((w >>> shift) & mask) >>> 0;
     }
@@ -291,15 +298,20 @@ export class ConnTable {
   get state(): Readonly<Float64Array> { return this.column(META, STATE_SHIFT, 0xff, false); }
   get dest(): Readonly<Float64Array> { return this.column(DEST, 0, -1, true); }
   get timeout(): Readonly<Float64Array> { return this.column(TIMEOUT, 0, -1, false); }
+  get inPkts(): Readonly<Float64Array> { return this.column(INPKTS, 0, -1, false); }
+  get expires(): Readonly<Float64Array> { return this.snapshot(HOT + 2, (i) => this.expiresOf(i)); }
   /** LINK as controlOf / nControlOf read it, per slot. */
   get control(): Readonly<Float64Array> { return this.linkColumn(true); }
   get nControl(): Readonly<Float64Array> { return this.linkColumn(false); }
   private linkColumn(control: boolean): Float64Array {
-    const key = control ? STRIDE : STRIDE + 1; // past the word offsets
+    return control ? this.snapshot(HOT, (i) => this.controlOf(i)) : this.snapshot(HOT + 1, (i) => this.nControlOf(i));
+  }
+  /** A snapshot column computed by `read` (`key` past the word offsets). */
+  private snapshot(key: number, read: (i: number) => number): Float64Array {
     let c = this.columns[key];
     if (c && this.columnsAt[key] === this.changes && c.length === this.used) return c;
     if (!c || c.length !== this.used) c = this.columns[key] = new Float64Array(this.used);
-    for (let i = 0; i < c.length; i++) c[i] = control ? this.controlOf(i) : this.nControlOf(i);
+    for (let i = 0; i < c.length; i++) c[i] = read(i);
     this.columnsAt[key] = this.changes;
     return c;
   }
@@ -309,103 +321,112 @@ export class ConnTable {
 
   // --- fields ---
   protoOf(i: number): number {
-    return this.s[i * STRIDE + META]! & 0xff;
+    return this.s[i * HOT + META]! & 0xff;
   }
   stateOf(i: number): number {
-    return (this.s[i * STRIDE + META]! >>> STATE_SHIFT) & 0xff;
+    return (this.s[i * HOT + META]! >>> STATE_SHIFT) & 0xff;
   }
   setState(i: number, state: number): void {
     this.changed();
-    const o = i * STRIDE + META;
+    const o = i * HOT + META;
     this.s[o] = (this.s[o]! & ~(0xff << STATE_SHIFT)) | ((state & 0xff) << STATE_SHIFT);
   }
   /** old_state: the state last synced (ip_vs_sync_conn_needed). */
   oldStateOf(i: number): number {
-    return this.s[i * STRIDE + META]! >>> OLD_STATE_SHIFT;
+    return this.s[i * HOT + META]! >>> OLD_STATE_SHIFT;
   }
   setOldState(i: number, state: number): void {
-    const o = i * STRIDE + META;
+    const o = i * HOT + META;
     this.s[o] = (this.s[o]! & 0x00ffffff) | ((state & 0xff) << OLD_STATE_SHIFT);
   }
   /** Netfilter-conntrack facts the reuse logic needs (CT_* bits, 3 of them). */
   ctInfoOf(i: number): number {
-    return (this.s[i * STRIDE + META]! >>> CT_SHIFT) & 7;
+    return (this.s[i * HOT + META]! >>> CT_SHIFT) & 7;
   }
   setCtInfo(i: number, ct: number): void {
-    const o = i * STRIDE + META;
+    const o = i * HOT + META;
     this.s[o] = (this.s[o]! & ~(7 << CT_SHIFT)) | ((ct & 7) << CT_SHIFT);
   }
   flagsOf(i: number): number {
-    return this.s[i * STRIDE + FLAGS]! >>> 0;
+    return this.s[i * HOT + FLAGS]! >>> 0;
   }
   /** Set the entry's flags; TEMPLATE is fixed at creation (LINK means something else for templates). */
   setFlags(i: number, flags: number): void {
     this.changed();
-    const o = i * STRIDE + FLAGS;
+    const o = i * HOT + FLAGS;
     if ((this.s[o]! ^ flags) & CONN_F.TEMPLATE) throw new RangeError(`entry ${i}: TEMPLATE is fixed at creation`);
     this.s[o] = flags;
   }
   clientPortOf(i: number): number {
-    return this.s[i * STRIDE + PORTS]! >>> 16;
+    return this.k[i * CHAIN + 1]! >>> 16;
   }
   virtualPortOf(i: number): number {
-    return this.s[i * STRIDE + PORTS]! & 0xffff;
+    return this.k[i * CHAIN + 1]! & 0xffff;
   }
   destPortOf(i: number): number {
-    return this.s[i * STRIDE + DPORT_MARK]! & 0xffff;
+    return this.s[i * HOT + DPORT_MARK]! & 0xffff;
   }
   fwmarkOf(i: number): number {
-    const m = this.s[i * STRIDE + DPORT_MARK]! >>> 16;
+    const m = this.s[i * HOT + DPORT_MARK]! >>> 16;
     return m === MARK_ELSEWHERE ? this.bigMarks.get(i)! : m;
   }
   /** The bound destination's id, or -1. */
   destIdOf(i: number): number {
-    return this.s[i * STRIDE + DEST]!;
+    return this.s[i * HOT + DEST]!;
   }
   setDestId(i: number, dest: number): void {
     this.changed();
-    this.s[i * STRIDE + DEST] = dest;
+    this.s[i * HOT + DEST] = dest;
   }
   timeoutOf(i: number): number {
-    return this.s[i * STRIDE + TIMEOUT]! >>> 0;
+    return this.s[i * HOT + TIMEOUT]! >>> 0;
   }
   setTimeout(i: number, ms: number): void {
     this.changed();
-    this.s[i * STRIDE + TIMEOUT] = ms;
+    this.s[i * HOT + TIMEOUT] = ms;
   }
   expiresOf(i: number): number {
-    return this.expires[i]!;
+    return this.x[(i * HOT + EXPIRES) >> 1]!;
   }
   inPktsOf(i: number): number {
-    return this.inPkts[i]!;
+    return this.s[i * HOT + INPKTS]! >>> 0;
+  }
+  /** Count one packet in; returns the new in_pkts. */
+  countInPkt(i: number): number {
+    this.changed();
+    return ++this.s[i * HOT + INPKTS]! >>> 0;
+  }
+  setInPkts(i: number, n: number): void {
+    this.changed();
+    this.s[i * HOT + INPKTS] = n;
   }
   outPktsOf(i: number): number {
-    return this.s[i * STRIDE + OUTPKTS]! >>> 0;
+    return this.c[i * COLD + COLD_OUTPKTS]! >>> 0;
   }
   countOutPkt(i: number): void {
-    this.s[i * STRIDE + OUTPKTS]!++;
+    this.c[i * COLD + COLD_OUTPKTS]!++;
   }
   /** The entry controlling this one (ip_vs_conn.control), or -1. Templates are never controlled. */
   controlOf(i: number): number {
-    const o = i * STRIDE;
+    const o = i * HOT;
     return this.s[o + FLAGS]! & CONN_F.TEMPLATE ? -1 : this.s[o + LINK]!;
   }
   /** How many entries this one controls (ip_vs_conn.n_control): only templates control. */
   nControlOf(i: number): number {
-    const o = i * STRIDE;
+    const o = i * HOT;
     return this.s[o + FLAGS]! & CONN_F.TEMPLATE ? this.s[o + LINK]! : 0;
   }
   /** ip_vs_control_add / ip_vs_control_del: link connection `i` to template `ct`, or unlink it (-1). */
   setControl(i: number, ct: number): void {
     this.changed();
-    const o = i * STRIDE;
+    const o = i * HOT;
     if (this.s[o + FLAGS]! & CONN_F.TEMPLATE) throw new RangeError(`entry ${i} is a template: templates are never controlled`);
-    if (ct >= 0 && !(this.s[ct * STRIDE + FLAGS]! & CONN_F.TEMPLATE)) {
+    if (ct >= 0 && !(this.s[ct * HOT + FLAGS]! & CONN_F.TEMPLATE)) {
       throw new RangeError(`entry ${ct} is not a template: only templates control`);
     }
     const old = this.s[o + LINK]!;
-    if (old >= 0) this.s[old * STRIDE + LINK]!--;
-    if (ct >= 0) this.s[ct * STRIDE + LINK]!++;
+    if (old >= 0) this.s[old * HOT + LINK]!--;
+    if (ct >= 0) this.s[ct * HOT + LINK]!++;
     this.s[o + LINK] = ct;
   }
   /**
@@ -413,31 +434,31 @@ export class ConnTable {
    * 39 bits are spread over the spare bits of META (2), SYNCEND (32) and GEN (5).
    */
   syncEndOf(i: number): number {
-    const o = i * STRIDE;
-    const q = (this.s[o + SYNCEND]! >>> 0) + (this.s[o + GEN]! >>> SYNC_HIGH_SHIFT) * 2 ** 32;
+    const o = i * HOT;
+    const q = (this.c[i * COLD + COLD_SYNCEND]! >>> 0) + (this.s[o + GEN]! >>> SYNC_HIGH_SHIFT) * 2 ** 32;
     return q * 4 + ((this.s[o + META]! >>> SYNC_LOW_SHIFT) & 3);
   }
   setSyncEnd(i: number, v: number): void {
     if (!(v >= 0 && v < SYNC_END_LIMIT) || !Number.isInteger(v)) {
       throw new RangeError(`sync_endtime ${v} is outside 0..2^39 ms`);
     }
-    const o = i * STRIDE;
+    const o = i * HOT;
     const low = v % 4, q = (v - low) / 4;
     this.s[o + META] = (this.s[o + META]! & ~(3 << SYNC_LOW_SHIFT)) | (low << SYNC_LOW_SHIFT);
-    this.s[o + SYNCEND] = q % 2 ** 32;
+    this.c[i * COLD + COLD_SYNCEND] = q % 2 ** 32;
     this.s[o + GEN] = (this.s[o + GEN]! & GEN_MASK) | (Math.floor(q / 2 ** 32) << SYNC_HIGH_SHIFT);
   }
 
   /** The id of the live entry in slot `i` (stable until the entry is freed). */
   idOf(i: number): number {
-    return (this.s[i * STRIDE + GEN]! & GEN_MASK) * ID_SPAN + i;
+    return (this.s[i * HOT + GEN]! & GEN_MASK) * ID_SPAN + i;
   }
 
   /** The slot of a live entry's id, or -1 when the entry is gone (its slot freed or reused). */
   slotOf(id: number): number {
     if (!(id >= 0) || !Number.isInteger(id)) return -1;
     const i = id % ID_SPAN;
-    if (i >= this.used || this.s[i * STRIDE + TSLOT] === FREED || this.idOf(i) !== id) return -1;
+    if (i >= this.used || this.s[i * HOT + TSLOT] === FREED || this.idOf(i) !== id) return -1;
     return i;
   }
 
@@ -456,30 +477,30 @@ export class ConnTable {
   }
 
   private bucketOf(i: number): number {
-    const o = i * STRIDE;
-    return this.hashKey(this.s[o + META]! & 0xff, this.s[o + CADDR]!, this.s[o + PORTS]! >>> 16) & this.bucketMask;
+    const o = i * HOT;
+    return this.hashKey(this.s[o + META]! & 0xff, this.s[o + CADDR]!, this.k[i * CHAIN + 1]! >>> 16) & this.bucketMask;
   }
 
   /** Link `i` at the head of bucket `b` (new entries go first, as in the kernel). */
   private chainPush(i: number, b: number): void {
-    this.s[i * STRIDE + HNEXT] = this.buckets[b]!;
+    this.k[i * CHAIN] = this.buckets[b]!;
     this.buckets[b] = i;
   }
 
   private hashInsert(i: number): void {
     this.chainPush(i, this.bucketOf(i));
-    this.s[i * STRIDE + FLAGS] |= CONN_F.HASHED;
+    this.s[i * HOT + FLAGS] |= CONN_F.HASHED;
   }
 
   private hashRemove(i: number): boolean {
-    const s = this.s, o = i * STRIDE;
+    const s = this.s, o = i * HOT;
     if (!(s[o + FLAGS]! & CONN_F.HASHED)) return false;
     const b = this.bucketOf(i);
     let p = this.buckets[b]!;
-    if (p === i) this.buckets[b] = s[o + HNEXT]!;
+    if (p === i) this.buckets[b] = this.k[i * CHAIN]!;
     else {
-      while (p >= 0 && s[p * STRIDE + HNEXT] !== i) p = s[p * STRIDE + HNEXT]!;
-      if (p >= 0) s[p * STRIDE + HNEXT] = s[o + HNEXT]!;
+      while (p >= 0 && this.k[p * CHAIN] !== i) p = this.k[p * CHAIN]!;
+      if (p >= 0) this.k[p * CHAIN] = this.k[i * CHAIN]!;
     }
     s[o + FLAGS] &= ~CONN_F.HASHED;
     return true;
@@ -487,7 +508,6 @@ export class ConnTable {
 
   private maybeGrowBuckets(): void {
     if (this.count <= this.buckets.length) return;
-    const s = this.s;
     const old = this.buckets;
     const nb = old.length * 2;
     this.buckets = new Int32Array(nb).fill(-1);
@@ -495,7 +515,7 @@ export class ConnTable {
     const chain: number[] = [];
     for (let b = 0; b < old.length; b++) {
       chain.length = 0;
-      for (let e = old[b]!; e >= 0; e = s[e * STRIDE + HNEXT]!) chain.push(e);
+      for (let e = old[b]!; e >= 0; e = this.k[e * CHAIN]!) chain.push(e);
       // Re-insert oldest first so each bucket keeps newest-first order.
       for (let k = chain.length - 1; k >= 0; k--) this.chainPush(chain[k]!, this.bucketOf(chain[k]!));
     }
@@ -513,7 +533,7 @@ export class ConnTable {
     dport: number, flags: number, fwmark: number, fwmarkTemplate: boolean, dest: number, now: number,
     hash: boolean): number {
     let i = this.freeHead;
-    if (i >= 0) this.freeHead = this.s[i * STRIDE + HNEXT]!;
+    if (i >= 0) this.freeHead = this.k[i * CHAIN]!;
     else {
       if (this.used === this.capacity) {
         if (this.capacity >= MAX_SLOTS) throw new RangeError(`connection table full (${MAX_SLOTS} entries)`);
@@ -524,24 +544,24 @@ export class ConnTable {
       i = this.used++;
     }
     this.changed();
-    const s = this.s, o = i * STRIDE;
+    const s = this.s, o = i * HOT;
     const afBits = (af === 6 ? AF6 : 0) | (daf === 6 ? DAF6 : 0) | (fwmarkTemplate ? FWM_TEMPLATE : 0);
     s[o + META] = (proto & 0xff) | (afBits << 8);
     s[o + FLAGS] = flags & ~CONN_F.HASHED;
     s[o + CADDR] = this.encode(af, caddr);
     s[o + VADDR] = fwmarkTemplate ? (vaddr as number) : this.encode(af, vaddr);
     s[o + DADDR] = this.encode(daf, daddr);
-    s[o + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    this.k[i * CHAIN + 1] = ((cport & 0xffff) << 16) | (vport & 0xffff);
     const mark = fwmark >>> 0;
     if (mark >= MARK_ELSEWHERE) this.bigMarks.set(i, mark);
     s[o + DPORT_MARK] = (dport & 0xffff) | (Math.min(mark, MARK_ELSEWHERE) << 16);
     s[o + TIMEOUT] = 0;
     s[o + DEST] = dest;
     s[o + LINK] = flags & CONN_F.TEMPLATE ? 0 : -1;
-    s[o + OUTPKTS] = 0;
+    this.c[i * COLD + COLD_OUTPKTS] = 0;
     s[o + TSLOT] = UNLINKED;
-    this.expires[i] = now;
-    this.inPkts[i] = 0;
+    s[o + INPKTS] = 0;
+    this.x[(o + EXPIRES) >> 1] = now;
     this.setSyncEnd(i, now - (now % 4));
     this.count++;
     if (flags & CONN_F.TEMPLATE) this.templates++;
@@ -557,19 +577,19 @@ export class ConnTable {
     this.changed();
     this.hashRemove(i);
     this.timerUnlink(i);
-    const s = this.s, o = i * STRIDE;
+    const s = this.s, o = i * HOT;
     if (s[o + FLAGS]! & CONN_F.TEMPLATE) this.templates--;
     const bits = this.afBits(i);
     if (bits & AF6) {
       this.v6.release(s[o + CADDR]!);
       if (!(bits & FWM_TEMPLATE)) this.v6.release(s[o + VADDR]!);
     }
-    if (bits & DAF6) this.v6.release(s[o + DADDR]!);
-    if (s[o + DPORT_MARK]! >>> 16 === MARK_ELSEWHERE) this.bigMarks.delete(i);
+    if (bits & DAF6) this.v6.release(this.s[i * HOT + DADDR]!);
+    if (this.s[i * HOT + DPORT_MARK]! >>> 16 === MARK_ELSEWHERE) this.bigMarks.delete(i);
     s[o + META] = 0;
     s[o + TSLOT] = FREED;
     s[o + GEN] = ((s[o + GEN]! & GEN_MASK) + 1) & GEN_MASK;
-    s[o + HNEXT] = this.freeHead;
+    this.k[i * CHAIN] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
@@ -578,8 +598,8 @@ export class ConnTable {
   setPorts(i: number, cport: number, vport: number, dport: number): void {
     this.changed();
     const was = this.hashRemove(i);
-    const o = i * STRIDE;
-    this.s[o + PORTS] = ((cport & 0xffff) << 16) | (vport & 0xffff);
+    const o = i * HOT;
+    this.k[i * CHAIN + 1] = ((cport & 0xffff) << 16) | (vport & 0xffff);
     this.s[o + DPORT_MARK] = (this.s[o + DPORT_MARK]! & ~0xffff) | (dport & 0xffff);
     if (was) this.hashInsert(i);
   }
@@ -595,9 +615,9 @@ export class ConnTable {
     const key = proto | ((af === 6 ? AF6 : 0) << 8);
     // an entry with a client port never matches cport 0 and vice versa (NO_CPORT rule)
     const noCport = cport === 0 ? CONN_F.NO_CPORT : 0;
-    for (let i = this.buckets[this.hashKey(proto, c, cport) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
-      const o = i * STRIDE;
-      if (s[o + PORTS] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
+    for (let i = this.buckets[this.hashKey(proto, c, cport) & this.bucketMask]!; i >= 0; i = this.k[i * CHAIN]!) {
+      const o = i * HOT;
+      if (this.k[i * CHAIN + 1] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
           (s[o + META]! & PROTO_KEY_MASK) === key && (s[o + FLAGS]! & CONN_F.NO_CPORT) === noCport) {
         return i;
       }
@@ -613,9 +633,9 @@ export class ConnTable {
     const s = this.s;
     const ports = vport & 0xffff;
     const key = proto | (((af === 6 ? AF6 : 0) | (fwmarkKey ? FWM_TEMPLATE : 0)) << 8);
-    for (let i = this.buckets[this.hashKey(proto, c, 0) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
-      const o = i * STRIDE;
-      if (s[o + PORTS] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
+    for (let i = this.buckets[this.hashKey(proto, c, 0) & this.bucketMask]!; i >= 0; i = this.k[i * CHAIN]!) {
+      const o = i * HOT;
+      if (this.k[i * CHAIN + 1] === ports && s[o + CADDR] === c && s[o + VADDR] === v &&
           (s[o + META]! & PROTO_KEY_MASK) === key && (s[o + FLAGS]! & CONN_F.TEMPLATE)) {
         return i;
       }
@@ -634,14 +654,14 @@ export class ConnTable {
     if (sw < 0 && af === 6) return -1;
     const s = this.s;
     const key = proto | ((af === 6 ? AF6 : 0) << 8);
-    for (let i = this.buckets[this.hashKey(proto, c, dport) & this.bucketMask]!; i >= 0; i = s[i * STRIDE + HNEXT]!) {
-      const o = i * STRIDE;
+    for (let i = this.buckets[this.hashKey(proto, c, dport) & this.bucketMask]!; i >= 0; i = this.k[i * CHAIN]!) {
+      const o = i * HOT;
       const fl = s[o + FLAGS]!;
-      if (s[o + PORTS]! >>> 16 !== dport || s[o + CADDR] !== c || (s[o + META]! & PROTO_KEY_MASK) !== key ||
+      if (this.k[i * CHAIN + 1]! >>> 16 !== dport || s[o + CADDR] !== c || (s[o + META]! & PROTO_KEY_MASK) !== key ||
           (fl & CONN_F.TEMPLATE)) continue;
       if ((fl & CONN_F.FWD_MASK) === CONN_F.MASQ) {
         if (this.daf(i) === af && s[o + DADDR] === sw && (s[o + DPORT_MARK]! & 0xffff) === sport) return i;
-      } else if (s[o + VADDR] === sw && (s[o + PORTS]! & 0xffff) === sport) {
+      } else if (s[o + VADDR] === sw && (this.k[i * CHAIN + 1]! & 0xffff) === sport) {
         return i;
       }
     }
@@ -658,7 +678,7 @@ export class ConnTable {
     const step = 1 << this.kernelTabBits;
     const list: number[] = [];
     for (let b = kb & this.bucketMask; b < this.buckets.length; b += step) {
-      for (let i = this.buckets[b]!; i >= 0; i = this.s[i * STRIDE + HNEXT]!) list.push(i);
+      for (let i = this.buckets[b]!; i >= 0; i = this.k[i * CHAIN]!) list.push(i);
     }
     for (const i of list) fn(i); // collected first: fn may delete entries
   }
@@ -666,13 +686,13 @@ export class ConnTable {
   /** Every hashed entry, bucket by bucket (the /proc/net/ip_vs_conn walk). */
   forEachHashed(fn: (i: number) => void): void {
     for (let b = 0; b < this.buckets.length; b++) {
-      for (let i = this.buckets[b]!; i >= 0; i = this.s[i * STRIDE + HNEXT]!) fn(i);
+      for (let i = this.buckets[b]!; i >= 0; i = this.k[i * CHAIN]!) fn(i);
     }
   }
 
   /** Every live slot index in slot order (cheap scan for queries). */
   forEachLive(fn: (i: number) => void): void {
-    for (let i = 0; i < this.used; i++) if (this.s[i * STRIDE + TSLOT] !== FREED) fn(i);
+    for (let i = 0; i < this.used; i++) if (this.s[i * HOT + TSLOT] !== FREED) fn(i);
   }
 
   get highWater(): number {
@@ -700,7 +720,7 @@ export class ConnTable {
     return this.wheel[s & WHEEL_MASK]!;
   }
   timerNextOf(i: number): number {
-    return this.s[i * STRIDE + TNEXT]!;
+    return this.s[i * HOT + TNEXT]!;
   }
   timerSlotStart(s: number): number {
     return s * (1 << SLOT_SHIFT);
@@ -714,47 +734,51 @@ export class ConnTable {
     const s = this.s;
     const idx = slot & WHEEL_MASK;
     const head = this.wheel[idx]!;
-    s[i * STRIDE + TNEXT] = head;
-    s[i * STRIDE + TPREV] = -1;
-    if (head >= 0) s[head * STRIDE + TPREV] = i;
+    s[i * HOT + TNEXT] = head;
+    s[i * HOT + TPREV] = -1;
+    if (head >= 0) s[head * HOT + TPREV] = i;
     this.wheel[idx] = i;
-    s[i * STRIDE + TSLOT] = slot;
+    s[i * HOT + TSLOT] = slot;
   }
 
   private timerUnlink(i: number): void {
-    const s = this.s, o = i * STRIDE;
+    const s = this.s, o = i * HOT;
     const slot = s[o + TSLOT]!;
     if (slot < 0) return;
     this.linked--;
     const n = s[o + TNEXT]!, p = s[o + TPREV]!;
-    if (p >= 0) s[p * STRIDE + TNEXT] = n;
+    if (p >= 0) s[p * HOT + TNEXT] = n;
     else this.wheel[slot & WHEEL_MASK] = n;
-    if (n >= 0) s[n * STRIDE + TPREV] = p;
+    if (n >= 0) s[n * HOT + TPREV] = p;
     s[o + TSLOT] = UNLINKED;
   }
 
   /**
    * (Re-)arm an entry's timer to fire at `at`. Moving it later is lazy (only `expires` changes;
    * the wheel moves it when its old slot comes round), so the per-packet re-arm of a busy
-   * connection costs a store and a compare.
+   * connection costs a store and a compare. An entry still at the head of its slot's list (just
+   * linked: a new connection's first 3 s timer, re-armed by its first packet) moves at once: its
+   * neighbours are the entries linked just before it, in cache now, not when the slot comes round.
    */
   arm(i: number, at: number): void {
-    this.expires[i] = at;
+    this.x[(i * HOT + EXPIRES) >> 1] = at;
+    this.changed();
     const slot = Math.max(Math.floor(at / (1 << SLOT_SHIFT)), this.wheelCursor);
-    const cur = this.s[i * STRIDE + TSLOT]!;
-    if (cur >= 0 && slot >= cur) return;
+    const o = i * HOT;
+    const cur = this.s[o + TSLOT]!;
+    if (cur >= 0 && slot >= cur && (slot === cur || this.s[o + TPREV]! >= 0)) return;
     this.timerUnlink(i);
     this.timerLink(i, slot);
   }
 
   /** Whether the entry's timer is pending (armed and not yet fired). */
   timerPending(i: number): boolean {
-    return this.s[i * STRIDE + TSLOT]! >= 0;
+    return this.s[i * HOT + TSLOT]! >= 0;
   }
 
   /** Remove from the wheel without freeing (the kernel's del_timer). Returns whether it was pending. */
   disarm(i: number): boolean {
-    if (this.s[i * STRIDE + TSLOT]! < 0) return false;
+    if (this.s[i * HOT + TSLOT]! < 0) return false;
     this.timerUnlink(i);
     return true;
   }
@@ -772,14 +796,14 @@ export class ConnTable {
       const idx = slot & WHEEL_MASK;
       let i = this.wheel[idx]!;
       while (i >= 0) {
-        const next = s[i * STRIDE + TNEXT]!;
-        const exp = this.expires[i]!;
+        const next = s[i * HOT + TNEXT]!;
+        const exp = this.x[(i * HOT + EXPIRES) >> 1]!;
         if (exp <= now) {
           this.timerUnlink(i);
           out.push(i);
         } else {
           const want = Math.floor(exp / (1 << SLOT_SHIFT));
-          if (want !== s[i * STRIDE + TSLOT]) {
+          if (want !== s[i * HOT + TSLOT]) {
             this.timerUnlink(i);
             this.timerLink(i, Math.max(want, target));
           }
@@ -789,6 +813,7 @@ export class ConnTable {
     }
     this.wheelCursor = target;
     // Fire in time order, then by slot index: deterministic and close to the kernel's order.
-    out.sort((a, b) => this.expires[a]! - this.expires[b]! || a - b);
+    const x = this.x;
+    out.sort((a, b) => x[(a * HOT + EXPIRES) >> 1]! - x[(b * HOT + EXPIRES) >> 1]! || a - b);
   }
 }

@@ -66,8 +66,8 @@ class Cursor implements ConnView {
   get dport(): number { return this.t.destPortOf(this.slot); }
   get fwmark(): number { return this.t.fwmarkOf(this.slot); }
   get timeout(): number { return this.t.timeoutOf(this.slot); }
-  get expires(): number { return this.t.expires[this.slot]!; }
-  get inPkts(): number { return this.t.inPkts[this.slot]!; }
+  get expires(): number { return this.t.expiresOf(this.slot); }
+  get inPkts(): number { return this.t.inPktsOf(this.slot); }
   get outPkts(): number { return this.t.outPktsOf(this.slot); }
   get control(): ConnId {
     const c = this.t.controlOf(this.slot);

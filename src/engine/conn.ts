@@ -149,7 +149,7 @@ export abstract class IpvsConn extends IpvsNetns {
     for (const i of due) {
       // A due entry may have been freed or re-armed by an earlier one's expiry in this batch.
       if (!this.table.isLive(i) || this.table.timerPending(i)) continue;
-      this.expireEntry(i, this.table.expires[i]!);
+      this.expireEntry(i, this.table.expiresOf(i));
     }
   }
 
@@ -197,8 +197,8 @@ export abstract class IpvsConn extends IpvsNetns {
   /** todrop_entry: idle >= 60 s since the timer was last armed, then the per-count rate gate. */
   protected todropEntry(i: number): boolean {
     const t = this.table;
-    if (t.timeoutOf(i) + this.now < t.expires[i]! + 60 * SECOND) return false;
-    return this.defense.todropEntry(t.inPkts[i]!);
+    if (t.timeoutOf(i) + this.now < t.expiresOf(i) + 60 * SECOND) return false;
+    return this.defense.todropEntry(t.inPktsOf(i));
   }
 
   /** ip_vs_expire_nodest_conn_flush: remove entries whose dest is gone (and their idle controllers). */

@@ -96,9 +96,9 @@ export abstract class IpvsCore extends IpvsXmit {
     this.verdict.created = created;
     let pkts: number;
     if (fl & CONN_F.ONE_PACKET) pkts = this.tunables.v.sync_threshold!;
-    else pkts = ++t.inPkts[cp]!;
+    else pkts = t.countInPkt(cp);
     if (this.syncState & SYNC_STATE.MASTER) this.callSyncHook(cp, pkts);
-    else if (fl & CONN_F.ONE_PACKET && t.controlOf(cp) >= 0) t.inPkts[t.controlOf(cp)]!++;
+    else if (fl & CONN_F.ONE_PACKET && t.controlOf(cp) >= 0) t.countInPkt(t.controlOf(cp));
     this.connPut(cp);
     return v;
   }

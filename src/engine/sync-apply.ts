@@ -139,7 +139,7 @@ export function applySyncConn(e: Engine, c: SyncConn, flags: number, timeoutS: n
     if (outcome !== 'replaced') outcome = 'created';
   }
 
-  t.inPkts[cp] = e.tunables.v.sync_threshold ?? 0;
+  t.setInPkts(cp, e.tunables.v.sync_threshold ?? 0);
   e.syncSetState(cp, c.state);
   t.setOldState(cp, t.stateOf(cp));
   let timeout: number;

@@ -119,7 +119,7 @@ export function syncConnEntries(e: Engine, i: number, pkts: number, version: num
     }
     const ctl = t.controlOf(cp);
     if (ctl < 0 || !t.isLive(ctl)) break;
-    p = t.flagsOf(ctl) & CONN_F.TEMPLATE ? ++t.inPkts[ctl]! : threshold;
+    p = t.flagsOf(ctl) & CONN_F.TEMPLATE ? t.countInPkt(ctl) : threshold;
     cp = ctl;
   }
   return out;

@@ -108,6 +108,25 @@ export class InputThrottle extends Readable {
 
   override _read(): void { /* data is pushed as the rate allows */ }
 
+  /** Keys Ink's input handling threw on (dropped; the session and the server go on). */
+  inputErrors = 0;
+
+  /**
+   * Ink reads this stream in a 'readable' listener, and its key parsing throws on some sequences a
+   * client can send (ink 6.8 use-input: a CSI with a Ctrl modifier and a code it has no name for,
+   * "ESC [1;5X", gives `input` undefined and `input.startsWith` throws). Thrown there, nothing
+   * catches it and the whole server exits; here those keys are dropped instead.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'readable') return super.emit(event, ...args);
+    try {
+      return super.emit(event, ...args);
+    } catch {
+      this.inputErrors++;
+      return true;
+    }
+  }
+
   private onData(s: string): void {
     if (this.destroyed) return;
     this.received += s.length;

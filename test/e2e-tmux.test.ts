@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
 import {capture, keys, tmux, waitFor} from './helpers/tmux.js';
+import {sleep} from './helpers/ssh-client.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const sessions: string[] = [];
@@ -135,6 +136,20 @@ describe.skipIf(!hasTmux)('lvsdeck in tmux', () => {
     expect(end).not.toMatch(/entry:armed/);
     expect(fmt(s, '#{alternate_on}')).toBe('0');
   }, 60_000);
+
+  test('keys Ink\'s parser throws on (ESC [1;5X, ESC [99;5~, ESC O5X) are dropped: the app goes on and quits normally', async () => {
+    const s = launch(100, 30);
+    await waitFor(s, /entry:armed\s+packet:armed/, 20_000);
+    for (const seq of ['\x1b[1;5X', '\x1b[99;5~', '\x1bO5X']) {
+      tmux('send-keys', '-t', s, '-l', seq);
+      await sleep(300); // apart: Ink parses keys that arrive together as one read
+    }
+    keys(s, '3');
+    await waitFor(s, /Connections [\d,]+\s+slot order/);
+    keys(s, 'q');
+    const end = await waitFor(s, /APP-EXIT=0/);
+    expect(end).not.toMatch(/TypeError|startsWith/);
+  }, 40_000);
 
   test('SIGTERM restores the terminal; --mono draws without colour', async () => {
     const s = launch(100, 30, '--mono');

@@ -8,6 +8,7 @@ import {UiSession} from '../store/session.js';
 import {App} from '../../components/App.js';
 import {SimClock} from './clock.js';
 import {setupTerminal} from '../ui/terminal.js';
+import {guardInkInput} from '../ui/ink-input-guard.js';
 // Ink's output stage keeps its measurements across frames (every Ink instance of the process)
 import '../ui/ink-output-cache.js';
 
@@ -52,6 +53,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
   });
   if (o.message) session.say(o.message, 'info');
   const guard = setupTerminal({altScreen: o.altScreen, onSignal: () => { clock?.stop(); session.stop(); }});
+  const inputGuard = guardInkInput(process.stdin);
   const perf = {frames: 0, renderMs: 0, refreshMs: 0, refreshes: 0, simMs: 0, ticks: 0};
   const instance = render(<App session={session} />, {
     stdout, stdin: process.stdin, exitOnCtrlC: true, patchConsole: true, maxFps: inkMaxFps(o.fps), incrementalRendering: false,
@@ -87,6 +89,7 @@ export async function runApp(o: RunAppOptions): Promise<number> {
     clock?.stop();
     session.stop();
     instance.cleanup();
+    inputGuard.release();
     guard.restore();
   }
   if (o.perfFile) {

@@ -3,6 +3,7 @@
 // and a no-op setRawMode/ref/unref on the input (the client's ssh already made its tty raw).
 import {Readable, Writable} from 'node:stream';
 import {StringDecoder} from 'node:string_decoder';
+import {guardInkInput} from '../ui/ink-input-guard.js';
 
 export interface PtyInfo {
   cols: number;
@@ -108,24 +109,9 @@ export class InputThrottle extends Readable {
 
   override _read(): void { /* data is pushed as the rate allows */ }
 
-  /** Keys Ink's input handling threw on (dropped; the session and the server go on). */
-  inputErrors = 0;
-
-  /**
-   * Ink reads this stream in a 'readable' listener, and its key parsing throws on some sequences a
-   * client can send (ink 6.8 use-input: a CSI with a Ctrl modifier and a code it has no name for,
-   * "ESC [1;5X", gives `input` undefined and `input.startsWith` throws). Thrown there, nothing
-   * catches it and the whole server exits; here those keys are dropped instead.
-   */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'readable') return super.emit(event, ...args);
-    try {
-      return super.emit(event, ...args);
-    } catch {
-      this.inputErrors++;
-      return true;
-    }
-  }
+  /** Keys Ink's input handling threw on (dropped; the session and the server go on; see guardInkInput). */
+  private readonly inkGuard = guardInkInput(this);
+  get inputErrors(): number { return this.inkGuard.errors; }
 
   private onData(s: string): void {
     if (this.destroyed) return;

@@ -13,9 +13,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {NO_TIME_CONTROLS} from '../src/dataplane/backend.js';
 import {labDown, labUp} from '../src/lab/lab.js';
 import {generateEd25519} from '../src/ssh/host-key.js';
-import {stripAnsi} from '../src/ui/charts.js';
 import {acquireLabLock, curl, LAB_CONFIG, labSkipReason} from './dataplane-lab.js';
-import {type SshClient, sshConnect, sshExec, sshShell, until} from './helpers/ssh-client.js';
+import {type SshClient, sshExec, sshUi, until} from './helpers/ssh-client.js';
 
 const skip = labSkipReason();
 const BIN = fileURLToPath(new URL('../bin/lvsdeck.js', import.meta.url));
@@ -61,18 +60,7 @@ describe.skipIf(skip !== null)(`lvsdeck serve --dataplane tun in the lab${skip ?
     rmSync(dir, {recursive: true, force: true});
   }, 60_000);
 
-  async function ui(key: {private: string}) {
-    const c = await sshConnect(port, clients, {privateKey: key.private});
-    const sh = await sshShell(c, 160, 40);
-    let mark = 0;
-    const since = () => stripAnsi(sh.out().slice(mark));
-    return {
-      c,
-      type: (text: string) => { mark = sh.out().length; sh.ch.write(text); },
-      waitFor: (re: RegExp) => until(() => re.test(since()), 10_000)
-        .catch(() => { throw new Error(`no ${re} in:\n${since().slice(-2000)}\nserver log:\n${serverLog.slice(-1000)}`); }),
-    };
-  }
+  const ui = (key: {private: string}) => sshUi(port, clients, key, {waitMs: 10_000, log: () => serverLog});
 
   /** Entries of -Lnc (over ssh exec: the director's live engine) whose real server is `rs`. */
   const entriesTo = async (c: SshClient, rs: string) =>

@@ -15,9 +15,8 @@ import {ensureHostKey, generateEd25519} from '../src/ssh/host-key.js';
 import {DeckHost} from '../src/ssh/host.js';
 import {SshServer} from '../src/ssh/server.js';
 import type {Command} from '../src/store/backend.js';
-import {stripAnsi} from '../src/ui/charts.js';
 import {a4, inProcessDataplane, v4Syn} from './helpers/packet-port.js';
-import {type SshClient, sshConnect, sshExec, sshShell, until} from './helpers/ssh-client.js';
+import {type SshClient, sshExec, sshUi, until} from './helpers/ssh-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsdeck-ssh-backend-'));
 const key = generateEd25519;
@@ -60,20 +59,7 @@ afterAll(async () => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-/** A UI session over ssh: type into it, and read what it drew since a mark (ANSI stripped). */
-async function ui(k: {private: string}) {
-  const c = await sshConnect(port, clients, {privateKey: k.private});
-  const sh = await sshShell(c, 160, 40);
-  let mark = 0;
-  const since = () => stripAnsi(sh.out().slice(mark));
-  return {
-    c, sh,
-    type: (text: string) => { mark = sh.out().length; sh.ch.write(text); },
-    waitFor: async (re: RegExp, ms = 15_000) => {
-      await until(() => re.test(since()), ms).catch(() => { throw new Error(`no ${re} in:\n${since().slice(-3000)}`); });
-    },
-  };
-}
+const ui = (k: {private: string}) => sshUi(port, clients, k);
 
 describe('serve over the data plane backend', () => {
   test('the UI draws what real packets made; a reader is refused; an operator\'s change reaches the backend and the audit file', async () => {

@@ -2,6 +2,7 @@
 // exec request, open a shell (the UI) and collect what it draws.
 import ssh2 from 'ssh2';
 import type {ClientChannel} from 'ssh2';
+import {stripAnsi} from '../../src/ui/charts.js';
 
 const {Client} = ssh2;
 export type SshClient = InstanceType<typeof Client>;
@@ -56,4 +57,23 @@ export function sshShell(c: SshClient, cols = 100, rows = 30): Promise<{ch: Clie
       resolve({ch, out: () => out, exit});
     });
   });
+}
+
+/**
+ * A UI session over ssh (a 160x40 pty): `type` sends keys and sets a mark; `waitFor` waits for text
+ * the UI draws after the mark (ANSI stripped), and on time-out says what it saw (and `log()`, if given).
+ */
+export async function sshUi(port: number, clients: SshClient[], key: {private: string},
+  o: {waitMs?: number; log?: () => string} = {}) {
+  const c = await sshConnect(port, clients, {privateKey: key.private});
+  const sh = await sshShell(c, 160, 40);
+  let mark = 0;
+  const since = () => stripAnsi(sh.out().slice(mark));
+  return {
+    c, sh,
+    type: (text: string) => { mark = sh.out().length; sh.ch.write(text); },
+    waitFor: (re: RegExp, ms = o.waitMs ?? 15_000) => until(() => re.test(since()), ms).catch(() => {
+      throw new Error(`no ${re} in:\n${since().slice(-3000)}${o.log ? `\nserver log:\n${o.log().slice(-1000)}` : ''}`);
+    }),
+  };
 }

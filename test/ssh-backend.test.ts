@@ -4,6 +4,7 @@
 // is refused; an operator's reaches Backend.apply, changes the engine the packets go through and is
 // in the audit file; the time keys say why they are off; exec listings read the same engine. And a
 // host served read-only (the kernel without --allow-writes) refuses every role's change.
+import './helpers/ink-live.js';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';

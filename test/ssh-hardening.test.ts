@@ -24,6 +24,7 @@ import {InputThrottle} from '../src/ssh/tty.js';
 import {MAX_INPUT_CHARS} from '../src/store/session.js';
 import {sessionWorld} from '../bench/fuzz/ssh-input.js';
 import {charKey, handleKey} from '../src/ui/keys.js';
+import {sshExec} from './helpers/ssh-client.js';
 
 const {Client} = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -88,19 +89,7 @@ function shell(c: SshClient, cols: number, rows: number): Promise<{ch: ClientCha
   });
 }
 
-function exec(c: SshClient, cmd: string): Promise<{stdout: string; stderr: string; code: number | null}> {
-  return new Promise((resolve, reject) => {
-    c.exec(cmd, (err, ch) => {
-      if (err) return reject(err);
-      let stdout = '', stderr = '';
-      let code: number | null = null;
-      ch.on('data', (d: Buffer) => { stdout += d; });
-      ch.stderr.on('data', (d: Buffer) => { stderr += d; });
-      ch.on('exit', (x: number | null) => { code = x; });
-      ch.on('close', () => resolve({stdout, stderr, code}));
-    });
-  });
-}
+const exec = sshExec;
 
 beforeAll(async () => {
   const hk = ensureHostKey(join(dir, 'host_key'));
